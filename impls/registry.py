@@ -1,0 +1,32 @@
+"""Every version pagefuzz knows, by name. Adding one is a module and a line here
+(docs/versions.md)."""
+
+from collections.abc import Callable
+from typing import Final
+
+from impls.post import Post
+from impls.pre import Pre
+from impls.recheck_locked import RecheckLocked
+from sim.world import Version
+
+#: name -> factory. Order is the default order of `replay` and of reports.
+REGISTRY: Final[dict[str, Callable[[], Version]]] = {
+    "pre": Pre,
+    "post": Post,
+    "recheck-locked": RecheckLocked,
+}
+
+#: Versions run by default: the seed's two sides and the fix it rejected. Test-only versions
+#: (the reference and the oracle's mutants) are registered but not run unless named.
+DEFAULT_VERSIONS: Final = ("pre", "post", "recheck-locked")
+
+
+def version_names() -> list[str]:
+    return list(REGISTRY)
+
+
+def get_version(name: str) -> Version:
+    try:
+        return REGISTRY[name]()
+    except KeyError:
+        raise KeyError(f"unknown version {name!r}; known: {', '.join(REGISTRY)}") from None

@@ -1,0 +1,290 @@
+"""The case file, format `pagefuzz/case-v1`: parsed and validated at the door.
+
+A case is data: a config and a list of steps. `parse_case` turns decoded JSON into a frozen `Case`
+or raises `InvalidCase` naming the field (`steps[3].pos`), never an error from deep inside the
+world. Limits keep every run small enough to finish quickly; each names its bound.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from sim.cint import PAGE_CACHE_SIZE
+
+FORMAT: Final = "pagefuzz/case-v1"
+
+#: Bounds on what a case may ask for. They keep one run well under a second and the radix tree
+#: small; they are far above anything the bugs need (the seed's bugs show with 1-3 pages).
+FILE_PAGES_MAX: Final = 256
+WAIT_QUEUES_MAX: Final = 4096
+PAGE_INDEX_MAX: Final = (1 << 20) - 1
+POS_MAX: Final = (1 << 32) - 1
+COUNT_MAX: Final = 256 * PAGE_CACHE_SIZE
+SIZE_MAX: Final = 1 << 32
+SETTLE_BOUND_MAX: Final = 1_000_000
+STEPS_MAX: Final = 10_000
+
+LOOKUP_RULES: Final = ("last+1", "cursor")
+POINTS: Final = ("lookup", "page")
+RESERVED_ACTORS: Final = ("disk", "vm")
+
+_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,32}$")
+
+
+class InvalidCase(ValueError):
+    """A case that breaks the format; `field` names where (`steps[2].count`), `message` why."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}" if field else message)
+        self.field = field
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Config:
+    file_pages: int = 4
+    wait_queues: int = 4
+    queue_of: tuple[tuple[int, int], ...] = ()
+    lookup_next: str = "last+1"
+    filtered_wakeups: bool = False
+    auto_settle: bool = True
+    settle_bound: int = 10_000
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "file_pages": self.file_pages,
+            "wait_queues": self.wait_queues,
+            "queue_of": {str(index): queue for index, queue in self.queue_of},
+            "lookup_next": self.lookup_next,
+            "filtered_wakeups": self.filtered_wakeups,
+            "auto_settle": self.auto_settle,
+            "settle_bound": self.settle_bound,
+        }
+
+
+@dataclass(frozen=True)
+class Step:
+    """One event of the schedule. Fields a given op does not use stay None."""
+
+    op: str
+    task: str | None = None
+    iocb: str | None = None
+    pos: int | None = None
+    count: int | None = None
+    page: int | None = None
+    size: int | None = None
+    error: bool = False
+    until: str | None = None
+
+    @property
+    def actor(self) -> str | None:
+        return self.iocb if self.iocb is not None else self.task
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"op": self.op}
+        for name in ("task", "iocb", "pos", "count", "page", "size", "until"):
+            value = getattr(self, name)
+            if value is not None:
+                out[name] = value
+        if self.error:
+            out["error"] = True
+        return out
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    config: Config
+    steps: tuple[Step, ...]
+    notes: str = ""
+    expect: dict[str, Any] | None = field(default=None, compare=False)
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"format": FORMAT, "name": self.name}
+        if self.notes:
+            out["notes"] = self.notes
+        out["config"] = self.config.to_json()
+        out["steps"] = [step.to_json() for step in self.steps]
+        if self.expect is not None:
+            out["expect"] = self.expect
+        return out
+
+
+# Which fields each op takes: (required, optional).
+_OP_FIELDS: Final[dict[str, tuple[tuple[str, ...], tuple[str, ...]]]] = {
+    "aio_write": (("iocb", "pos", "count"), ()),
+    "sync_write": (("task", "pos", "count"), ()),
+    "write": (("task", "pos", "count"), ()),
+    "flush": (("page",), ()),
+    "complete_io": (("page",), ("error",)),
+    "truncate": (("task", "size"), ()),
+    "reclaim": (("page",), ()),
+    "lock_page": (("task", "page"), ()),
+    "unlock_page": (("task", "page"), ()),
+    "run": ((), ("task", "iocb", "until")),
+    "settle": ((), ()),
+}
+OPS: Final = tuple(_OP_FIELDS)
+
+
+def _int(value: object, where: str, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidCase(where, f"must be an integer, got {_show(value)}")
+    if not low <= value <= high:
+        raise InvalidCase(where, f"must be between {low} and {high}, got {value}")
+    return value
+
+
+def _bool(value: object, where: str) -> bool:
+    if not isinstance(value, bool):
+        raise InvalidCase(where, f"must be true or false, got {_show(value)}")
+    return value
+
+
+def _name(value: object, where: str) -> str:
+    if not isinstance(value, str) or not _NAME.match(value):
+        raise InvalidCase(where, f"must be a name of 1-32 letters, digits, '_', '.', '-', got {_show(value)}")
+    if value in RESERVED_ACTORS:
+        raise InvalidCase(where, f"{value!r} is reserved for the world's own actors")
+    return value
+
+
+def _show(value: object) -> str:
+    text = repr(value) if not isinstance(value, dict | list) else type(value).__name__
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _parse_config(raw: object) -> Config:
+    if raw is None:
+        return Config()
+    if not isinstance(raw, dict):
+        raise InvalidCase("config", f"must be an object, got {_show(raw)}")
+    known = {"file_pages", "wait_queues", "queue_of", "lookup_next", "filtered_wakeups",
+             "auto_settle", "settle_bound"}
+    for key in sorted(raw):
+        if key not in known:
+            raise InvalidCase(f"config.{key}", "unknown field")
+    defaults = Config()
+    file_pages = _int(raw.get("file_pages", defaults.file_pages), "config.file_pages", 0,
+                      FILE_PAGES_MAX)
+    wait_queues = _int(raw.get("wait_queues", defaults.wait_queues), "config.wait_queues", 1,
+                       WAIT_QUEUES_MAX)
+    queue_of_raw = raw.get("queue_of", {})
+    if not isinstance(queue_of_raw, dict):
+        raise InvalidCase("config.queue_of", f"must be an object, got {_show(queue_of_raw)}")
+    pins: dict[int, int] = {}
+    for key, queue in queue_of_raw.items():
+        where = f"config.queue_of.{key}"
+        if not isinstance(key, str) or not key.isdigit() or (len(key) > 1 and key[0] == "0"):
+            raise InvalidCase(where, "key must be a page index written in decimal")
+        index = _int(int(key), where, 0, PAGE_INDEX_MAX)
+        pins[index] = _int(queue, where, 0, wait_queues - 1)
+    lookup_next = raw.get("lookup_next", defaults.lookup_next)
+    if lookup_next not in LOOKUP_RULES:
+        raise InvalidCase("config.lookup_next", f"must be one of {', '.join(LOOKUP_RULES)}, "
+                          f"got {_show(lookup_next)}")
+    return Config(
+        file_pages=file_pages,
+        wait_queues=wait_queues,
+        queue_of=tuple(sorted(pins.items())),
+        lookup_next=lookup_next,
+        filtered_wakeups=_bool(raw.get("filtered_wakeups", defaults.filtered_wakeups),
+                               "config.filtered_wakeups"),
+        auto_settle=_bool(raw.get("auto_settle", defaults.auto_settle), "config.auto_settle"),
+        settle_bound=_int(raw.get("settle_bound", defaults.settle_bound), "config.settle_bound",
+                          1, SETTLE_BOUND_MAX),
+    )
+
+
+def _parse_step(raw: object, where: str) -> Step:
+    if not isinstance(raw, dict):
+        raise InvalidCase(where, f"must be an object, got {_show(raw)}")
+    op = raw.get("op")
+    if op is None:
+        raise InvalidCase(f"{where}.op", "missing")
+    if not isinstance(op, str) or op not in _OP_FIELDS:
+        raise InvalidCase(f"{where}.op", f"unknown op {_show(op)}; ops are {', '.join(OPS)}")
+    required, optional = _OP_FIELDS[op]
+    for key in sorted(raw):
+        if key != "op" and key not in required and key not in optional:
+            raise InvalidCase(f"{where}.{key}", f"not a field of {op}")
+    for key in required:
+        if key not in raw:
+            raise InvalidCase(f"{where}.{key}", f"missing (required by {op})")
+    values: dict[str, Any] = {}
+    for key in required + optional:
+        if key not in raw:
+            continue
+        value = raw[key]
+        at = f"{where}.{key}"
+        if key in ("task", "iocb"):
+            values[key] = _name(value, at)
+        elif key == "pos":
+            values[key] = _int(value, at, 0, POS_MAX)
+        elif key == "count":
+            values[key] = _int(value, at, 0, COUNT_MAX)
+        elif key == "page":
+            values[key] = _int(value, at, 0, PAGE_INDEX_MAX)
+        elif key == "size":
+            values[key] = _int(value, at, 0, SIZE_MAX)
+        elif key == "error":
+            values[key] = _bool(value, at)
+        elif key == "until":
+            if value not in POINTS:
+                raise InvalidCase(at, f"must be one of {', '.join(POINTS)}, got {_show(value)}")
+            values[key] = value
+    if op == "run" and ("task" in values) == ("iocb" in values):
+        raise InvalidCase(f"{where}.task", "run names exactly one of task or iocb")
+    return Step(op=op, **values)
+
+
+def parse_case(raw: object, default_name: str = "case") -> Case:
+    """Validate decoded JSON and build a `Case`; raises `InvalidCase` naming the bad field."""
+    if not isinstance(raw, dict):
+        raise InvalidCase("", f"a case must be a JSON object, got {_show(raw)}")
+    if "format" not in raw:
+        raise InvalidCase("format", f"missing; a case starts with \"format\": \"{FORMAT}\"")
+    if raw["format"] != FORMAT:
+        raise InvalidCase("format", f"must be {FORMAT!r}, got {_show(raw['format'])}")
+    for key in sorted(raw):
+        if key not in ("format", "name", "notes", "config", "steps", "expect"):
+            raise InvalidCase(key, "unknown field")
+    name = raw.get("name", default_name)
+    if not isinstance(name, str) or not name or len(name) > 200:
+        raise InvalidCase("name", f"must be a non-empty string, got {_show(name)}")
+    notes = raw.get("notes", "")
+    if not isinstance(notes, str):
+        raise InvalidCase("notes", f"must be a string, got {_show(notes)}")
+    config = _parse_config(raw.get("config"))
+    steps_raw = raw.get("steps")
+    if not isinstance(steps_raw, list):
+        raise InvalidCase("steps", f"must be a list, got {_show(steps_raw)}")
+    if len(steps_raw) > STEPS_MAX:
+        raise InvalidCase("steps", f"at most {STEPS_MAX} steps, got {len(steps_raw)}")
+    steps = tuple(_parse_step(s, f"steps[{i}]") for i, s in enumerate(steps_raw))
+    _check_names(steps)
+    expect = raw.get("expect")
+    if expect is not None and not isinstance(expect, dict):
+        raise InvalidCase("expect", f"must be an object, got {_show(expect)}")
+    return Case(name=name, config=config, steps=steps, notes=notes, expect=expect)
+
+
+def _check_names(steps: tuple[Step, ...]) -> None:
+    """Task names and iocb names are disjoint, and each iocb is submitted once."""
+    tasks: set[str] = set()
+    iocbs: set[str] = set()
+    for i, step in enumerate(steps):
+        if step.op == "aio_write":
+            assert step.iocb is not None
+            if step.iocb in iocbs:
+                raise InvalidCase(f"steps[{i}].iocb", f"iocb {step.iocb!r} is already submitted")
+            iocbs.add(step.iocb)
+        elif step.task is not None and step.op != "run":
+            tasks.add(step.task)
+    for i, step in enumerate(steps):
+        if step.task is not None and step.task in iocbs:
+            raise InvalidCase(f"steps[{i}].task", f"{step.task!r} is an iocb's name")
+        if step.op == "run" and step.iocb is not None and step.iocb in tasks:
+            raise InvalidCase(f"steps[{i}].iocb", f"{step.iocb!r} is a task's name")

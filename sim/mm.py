@@ -1,0 +1,77 @@
+"""Pages and the page cache of the one file (kernel-model.md section 1).
+
+The cache is a sparse map index -> page kept with a sorted index list, which is all the radix
+tree's gang lookup needs: the next present pages at or after an index, ascending.
+"""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass, field
+
+from sim.cint import PAGEVEC_SIZE
+
+
+@dataclass(eq=False)
+class Page:
+    """A `struct page` of the file. `serial` is its identity for wait-queue hashing (R9)."""
+
+    serial: int
+    index: int
+    mapping: bool = True
+    locked: bool = False
+    dirty: bool = False
+    writeback: bool = False
+    error: bool = False
+    refs: int = 1  # the page cache's own reference
+    gen: int = 0  # data generation in memory (0: what was on disk at the start)
+    io_gen: int | None = None  # generation the outstanding I/O is writing
+    lock_owner: str | None = None
+
+    def flags(self) -> str:
+        """Compact flag string for traces: L locked, D dirty, W writeback, E error, - none."""
+        text = "".join(
+            letter
+            for letter, on in (
+                ("L", self.locked),
+                ("D", self.dirty),
+                ("W", self.writeback),
+                ("E", self.error),
+            )
+            if on
+        )
+        return text or "-"
+
+
+@dataclass
+class PageCache:
+    """The file's mapping: index -> page, plus the sorted indices for gang lookups."""
+
+    pages: dict[int, Page] = field(default_factory=dict)
+    indices: list[int] = field(default_factory=list)
+
+    def get(self, index: int) -> Page | None:
+        return self.pages.get(index)
+
+    def insert(self, page: Page) -> None:
+        assert page.index not in self.pages
+        self.pages[page.index] = page
+        bisect.insort(self.indices, page.index)
+
+    def remove(self, page: Page) -> None:
+        del self.pages[page.index]
+        self.indices.pop(bisect.bisect_left(self.indices, page.index))
+
+    def find_get_pages(self, start: int, nr: int) -> list[Page]:
+        """Up to `nr` present pages with index >= start, ascending, no upper bound (rule 3).
+
+        Each page returned gets a reference; the caller drops it with `pagevec_release`.
+        """
+        at = bisect.bisect_left(self.indices, start)
+        found = [self.pages[i] for i in self.indices[at : at + min(nr, PAGEVEC_SIZE)]]
+        for page in found:
+            page.refs += 1
+        return found
+
+    def in_order(self) -> list[Page]:
+        return [self.pages[i] for i in self.indices]

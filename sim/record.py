@@ -1,0 +1,162 @@
+"""The frozen record of one run: everything the oracle and the surfaces read.
+
+`World` fills a `RunRecord`; nothing downstream re-runs the world (hypothesis' live-object /
+frozen-result split). The record is plain data so stored records can be judged again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sim.case import Case
+from sim.cint import errno_name
+
+
+@dataclass(frozen=True)
+class Event:
+    """One line of the timeline. `seq` orders events; `step` is the case step it happened in."""
+
+    seq: int
+    step: int
+    actor: str
+    kind: str
+    text: str
+    page: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"seq": self.seq, "step": self.step, "actor": self.actor,
+                               "kind": self.kind, "text": self.text}
+        if self.page is not None:
+            out["page"] = self.page
+        return out
+
+
+@dataclass(frozen=True)
+class PageState:
+    """A page's state at one moment (evidence for the oracle and for traces)."""
+
+    index: int
+    serial: int
+    in_file: bool
+    locked: bool
+    dirty: bool
+    writeback: bool
+    error: bool
+    refs: int
+    gen: int
+    io_gen: int | None
+    disk_gen: int | None
+    lock_owner: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "index": self.index, "serial": self.serial, "in_file": self.in_file,
+            "locked": self.locked, "dirty": self.dirty, "writeback": self.writeback,
+            "error": self.error, "refs": self.refs, "gen": self.gen, "io_gen": self.io_gen,
+            "disk_gen": self.disk_gen, "lock_owner": self.lock_owner,
+        }
+
+
+@dataclass(frozen=True)
+class Wakeup:
+    """A wakeup delivered to an iocb's entry: who caused it and whether it was a real event.
+
+    Real events are I/O completions and unlocks by anything but an AIO retry (oracle retry_bound).
+    """
+
+    step: int
+    waker: str
+    page: int
+    real: bool
+
+
+@dataclass(frozen=True)
+class RequestResult:
+    name: str
+    kind: str  # aio_write | sync_write | write
+    pos: int
+    count: int
+    submitted_at: int
+    result: int | None
+    completed_at: int | None
+    retries: int
+    not_on_disk_at_completion: tuple[int, ...]
+    #: Data generation this request copied into each page index of its range.
+    generations: tuple[tuple[int, int], ...] = ()
+    #: States of the range's pages when the request completed (evidence).
+    pages_at_completion: tuple[PageState, ...] = ()
+    #: Durable generation per index of the range when it completed.
+    wakeups: tuple[Wakeup, ...] = ()
+    completed_seq: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "pos": self.pos,
+            "count": self.count,
+            "result": self.result,
+            "result_name": errno_name(self.result),
+            "completed_at": self.completed_at,
+            "retries": self.retries,
+            "not_on_disk_at_completion": list(self.not_on_disk_at_completion),
+        }
+
+
+@dataclass(frozen=True)
+class KernelBug:
+    step: int
+    seq: int
+    what: str
+    kind: str  # complete-with-queued-wait | wake-completed-iocb | unlock-unlocked-page
+
+    def to_json(self) -> dict[str, Any]:
+        return {"step": self.step, "what": self.what}
+
+
+@dataclass(frozen=True)
+class SettleBoundHit:
+    step: int
+    #: Iocbs dispatched in the storm, most dispatched first.
+    iocbs: tuple[tuple[str, int], ...]
+
+
+@dataclass(frozen=True)
+class FinalState:
+    pages: tuple[PageState, ...]  # every page ever created, by serial
+    queued: tuple[tuple[int, str], ...]  # (queue, owner) entries still queued, head first
+    asleep: tuple[str, ...]  # actors asleep at the end
+    outstanding_io: tuple[int, ...]  # page indices with I/O still outstanding
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    case: Case
+    version: str
+    requests: tuple[RequestResult, ...]
+    kernel_bugs: tuple[KernelBug, ...]
+    settle_bound_hits: tuple[SettleBoundHit, ...]
+    skipped_steps: tuple[int, ...]
+    events: tuple[Event, ...]
+    final: FinalState
+    budget_hit: bool = False
+    extra: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    @property
+    def settle_bound_hit(self) -> bool:
+        return bool(self.settle_bound_hits)
+
+    def request(self, name: str) -> RequestResult:
+        for req in self.requests:
+            if req.name == name:
+                return req
+        raise KeyError(name)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "requests": {req.name: req.to_json() for req in self.requests},
+            "kernel_bugs": [bug.to_json() for bug in self.kernel_bugs],
+            "settle_bound_hit": self.settle_bound_hit,
+            "skipped_steps": list(self.skipped_steps),
+            "events": [event.to_json() for event in self.events],
+        }
