@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from impls.registry import DEFAULT_VERSIONS, get_version
+from impls.registry import DEFAULT_VERSIONS, REGISTRY, get_version
+from oracle import CHECKS, CLASSES, Differential, Verdict, differential, judge
 from sim import Case, InvalidCase, RunRecord, parse_case, run_case
 
 
@@ -32,9 +34,11 @@ def load_case(path: Path) -> Case:
         raise CaseFileError(f"{path}: invalid JSON at line {exc.lineno} column {exc.colno}: "
                             f"{exc.msg}") from None
     try:
-        return parse_case(raw, default_name=path.stem)
+        case = parse_case(raw, default_name=path.stem)
     except InvalidCase as exc:
         raise CaseFileError(f"{path}: {exc}") from None
+    validate_expect(case, str(path))
+    return case
 
 
 def collect_case_files(paths: list[Path]) -> list[Path]:
@@ -58,9 +62,109 @@ def run_versions(case: Case, versions: list[str] | None = None) -> dict[str, Run
 
 def replay_json(case: Case, versions: list[str] | None = None) -> dict[str, Any]:
     """The documented `pagefuzz replay --json` object for one case (docs/replay.md)."""
+    return replay_case(case, versions).to_json()
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    what: str  # "pre" or "pre/post"
+    expected: object
+    actual: object
+
+    def line(self) -> str:
+        return f"expected {self.what}: {_show(self.expected)}, got {_show(self.actual)}"
+
+
+def _show(value: object) -> str:
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(str(v) for v in value) + "]" if value else "pass"
+    return str(value)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """Everything `replay` shows for one case: records, verdicts, differentials, expectations."""
+
+    case: Case
+    records: dict[str, RunRecord]
+    verdicts: dict[str, Verdict]
+    differentials: tuple[Differential, ...]
+    mismatches: tuple[Mismatch, ...]
+
+    @property
+    def expectation_ok(self) -> bool:
+        return not self.mismatches
+
+    def to_json(self) -> dict[str, Any]:
+        versions: dict[str, Any] = {}
+        for name, record in self.records.items():
+            entry = record.to_json()
+            entry.update(self.verdicts[name].to_json())
+            versions[name] = entry
+        out: dict[str, Any] = {
+            "case": self.case.name,
+            "config": self.case.config.to_json(),
+            "versions": versions,
+            "differential": [d.to_json() for d in self.differentials],
+        }
+        if self.case.expect is not None:
+            out["expectation"] = {"ok": self.expectation_ok,
+                                  "mismatches": [m.line() for m in self.mismatches]}
+        return out
+
+
+def validate_expect(case: Case, source: str) -> None:
+    """The `expect` object: {"checks": {version: [check...]}, "differential": {"a/b": class}}."""
+    expect = case.expect
+    if expect is None:
+        return
+    for key in sorted(expect):
+        if key not in ("checks", "differential"):
+            raise CaseFileError(f"{source}: expect.{key}: unknown field (use checks, differential)")
+    checks = expect.get("checks", {})
+    if not isinstance(checks, dict):
+        raise CaseFileError(f"{source}: expect.checks: must be an object of version -> checks")
+    for version, names in checks.items():
+        if version not in REGISTRY:
+            raise CaseFileError(f"{source}: expect.checks.{version}: unknown version")
+        if not isinstance(names, list):
+            raise CaseFileError(f"{source}: expect.checks.{version}: must be a list of checks")
+        for i, name in enumerate(names):
+            if name not in CHECKS:
+                raise CaseFileError(f"{source}: expect.checks.{version}[{i}]: unknown check "
+                                    f"{name!r}; checks are {', '.join(CHECKS)}")
+    diffs = expect.get("differential", {})
+    if not isinstance(diffs, dict):
+        raise CaseFileError(f"{source}: expect.differential: must be an object of \"a/b\" -> class")
+    for pair, cls in diffs.items():
+        parts = pair.split("/")
+        if len(parts) != 2 or any(p not in REGISTRY for p in parts):
+            raise CaseFileError(f"{source}: expect.differential.{pair}: must name two known "
+                                "versions as \"a/b\"")
+        if cls not in CLASSES:
+            raise CaseFileError(f"{source}: expect.differential.{pair}: unknown class {cls!r}; "
+                                f"classes are {', '.join(CLASSES)}")
+
+
+def replay_case(case: Case, versions: list[str] | None = None) -> Outcome:
+    """Run, judge and compare one case; check its `expect` against the versions that ran."""
     records = run_versions(case, versions)
-    return {
-        "case": case.name,
-        "config": case.config.to_json(),
-        "versions": {name: record.to_json() for name, record in records.items()},
-    }
+    verdicts = {name: judge(record) for name, record in records.items()}
+    names = list(records)
+    diffs = tuple(
+        differential(records[a], verdicts[a], records[b], verdicts[b])
+        for i, a in enumerate(names) for b in names[i + 1:]
+    )
+    mismatches: list[Mismatch] = []
+    expect = case.expect or {}
+    for version, wanted in expect.get("checks", {}).items():
+        if version in verdicts:
+            got = list(verdicts[version].checks)
+            if sorted(wanted) != sorted(got):
+                mismatches.append(Mismatch(version, sorted(wanted, key=CHECKS.index), got))
+    by_pair = {f"{d.pair[0]}/{d.pair[1]}": d for d in diffs}
+    for pair, cls in expect.get("differential", {}).items():
+        d = by_pair.get(pair)
+        if d is not None and d.cls != cls:
+            mismatches.append(Mismatch(pair, cls, d.cls))
+    return Outcome(case, records, verdicts, diffs, tuple(mismatches))

@@ -27,6 +27,8 @@ class Page:
     gen: int = 0  # data generation in memory (0: what was on disk at the start)
     io_gen: int | None = None  # generation the outstanding I/O is writing
     lock_owner: str | None = None
+    task_refs: int = 0  # references held by the case's own lock_page tasks
+    task_locked: bool = False  # the lock is held by a case task's lock_page step
 
     def flags(self) -> str:
         """Compact flag string for traces: L locked, D dirty, W writeback, E error, - none."""

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sim.case import Case
-from sim.cint import errno_name
+from sim.cint import PAGE_CACHE_SHIFT, errno_name
 
 
 @dataclass(frozen=True)
@@ -48,6 +48,9 @@ class PageState:
     io_gen: int | None
     disk_gen: int | None
     lock_owner: str | None
+    #: References and the lock held by tasks of the case itself (`lock_page` steps).
+    task_refs: int = 0
+    task_locked: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -72,6 +75,30 @@ class Wakeup:
 
 
 @dataclass(frozen=True)
+class Progress:
+    """sync_page_range reported `nbytes` done from `pos` for a request: the pages it claimed."""
+
+    step: int
+    seq: int
+    request: str
+    pos: int
+    nbytes: int
+    pages: tuple[PageState, ...]
+
+
+@dataclass(frozen=True)
+class IoCompletion:
+    """The device finished one write-out of a page: which data generation, and whether it failed."""
+
+    step: int
+    seq: int
+    index: int
+    serial: int
+    gen: int
+    error: bool
+
+
+@dataclass(frozen=True)
 class RequestResult:
     name: str
     kind: str  # aio_write | sync_write | write
@@ -82,13 +109,18 @@ class RequestResult:
     completed_at: int | None
     retries: int
     not_on_disk_at_completion: tuple[int, ...]
-    #: Data generation this request copied into each page index of its range.
-    generations: tuple[tuple[int, int], ...] = ()
+    #: (index, page serial, data generation) this request copied into each page of its range.
+    generations: tuple[tuple[int, int, int], ...] = ()
     #: States of the range's pages when the request completed (evidence).
     pages_at_completion: tuple[PageState, ...] = ()
-    #: Durable generation per index of the range when it completed.
     wakeups: tuple[Wakeup, ...] = ()
     completed_seq: int | None = None
+
+    def index_range(self) -> range:
+        """The page indices of [pos, pos + count)."""
+        if self.count == 0:
+            return range(0)
+        return range(self.pos >> PAGE_CACHE_SHIFT, ((self.pos + self.count - 1) >> PAGE_CACHE_SHIFT) + 1)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -109,6 +141,7 @@ class KernelBug:
     seq: int
     what: str
     kind: str  # complete-with-queued-wait | wake-completed-iocb | unlock-unlocked-page
+    request: str | None = None  # the iocb concerned, where there is one
 
     def to_json(self) -> dict[str, Any]:
         return {"step": self.step, "what": self.what}
@@ -127,6 +160,8 @@ class FinalState:
     queued: tuple[tuple[int, str], ...]  # (queue, owner) entries still queued, head first
     asleep: tuple[str, ...]  # actors asleep at the end
     outstanding_io: tuple[int, ...]  # page indices with I/O still outstanding
+    runnable: tuple[str, ...] = ()  # actors left on the run list (a settle bound stopped them)
+    paused: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -139,6 +174,8 @@ class RunRecord:
     skipped_steps: tuple[int, ...]
     events: tuple[Event, ...]
     final: FinalState
+    progress: tuple[Progress, ...] = ()
+    io_log: tuple[IoCompletion, ...] = ()
     budget_hit: bool = False
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 

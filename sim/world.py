@@ -22,8 +22,10 @@ from sim.points import LOOKUP, PAGE, SLEEP, Gen, Point, Yield
 from sim.record import (
     Event,
     FinalState,
+    IoCompletion,
     KernelBug,
     PageState,
+    Progress,
     RequestResult,
     RunRecord,
     SettleBoundHit,
@@ -136,7 +138,7 @@ class Request:
     completed_at: int | None = None
     completed_seq: int | None = None
     not_on_disk: tuple[int, ...] = ()
-    generations: dict[int, int] = field(default_factory=dict)
+    generations: dict[int, tuple[int, int]] = field(default_factory=dict)
     pages_at_completion: tuple[PageState, ...] = ()
     wakeups: list[Wakeup] = field(default_factory=list)
 
@@ -168,6 +170,8 @@ class World:
         self.bugs: list[KernelBug] = []
         self.bound_hits: list[SettleBoundHit] = []
         self.skipped: list[int] = []
+        self.progress: list[Progress] = []
+        self.io_log: list[IoCompletion] = []
         self.step_index = 0
         self.next_gen = 1
         self.dispatches = 0
@@ -187,8 +191,9 @@ class World:
                   page=None if page is None else page.index)
         )
 
-    def bug(self, kind: str, what: str) -> None:
-        self.bugs.append(KernelBug(step=self.step_index, seq=len(self.events), what=what, kind=kind))
+    def bug(self, kind: str, what: str, request: str | None = None) -> None:
+        self.bugs.append(KernelBug(step=self.step_index, seq=len(self.events), what=what, kind=kind,
+                                   request=request))
         self.log("kernel", "BUG", what)
 
     def page_state(self, page: Page) -> PageState:
@@ -196,7 +201,7 @@ class World:
             index=page.index, serial=page.serial, in_file=page.mapping, locked=page.locked,
             dirty=page.dirty, writeback=page.writeback, error=page.error, refs=page.refs,
             gen=page.gen, io_gen=page.io_gen, disk_gen=self.disk_gen.get(page.index),
-            lock_owner=page.lock_owner,
+            lock_owner=page.lock_owner, task_refs=page.task_refs, task_locked=page.task_locked,
         )
 
     # ------------------------------------------------------------------ pages and lookups
@@ -281,6 +286,7 @@ class World:
             self.bug("unlock-unlocked-page", f"{actor} unlocks p{page.index}, which is not locked")
         page.locked = False
         page.lock_owner = None
+        page.task_locked = False
         self.log(actor, "unlock", f"unlocks p{page.index}", page)
         self.wake_up_page(actor, page)
 
@@ -356,6 +362,9 @@ class World:
         """I/O completion: clear writeback (error sets PG_error), wake the queue (rule 8, R12)."""
         self.outstanding.remove(page)
         page.writeback = False
+        assert page.io_gen is not None
+        self.io_log.append(IoCompletion(step=self.step_index, seq=len(self.events), index=page.index,
+                                        serial=page.serial, gen=page.io_gen, error=error))
         if error:
             page.error = True
             self.log("disk", "io_error", f"I/O on p{page.index} fails: PG_error set", page)
@@ -373,7 +382,8 @@ class World:
         """Remove the entry (already done by the caller) and kick the iocb (rule 13, R14)."""
         if iocb.completed:
             self.bug("wake-completed-iocb",
-                     f"{waker} wakes the entry of completed iocb {iocb.name} (p{page.index})")
+                     f"{waker} wakes the entry of completed iocb {iocb.name} (p{page.index})",
+                     iocb.name)
             return
         assert iocb.request is not None
         iocb.request.wakeups.append(
@@ -425,6 +435,7 @@ class World:
             ret = iocb.left
         ret2 = yield from self.version.sync_page_range(self, iocb, iocb.pos, ret)
         self.log(iocb.name, "sync", f"sync_page_range({iocb.pos}, {ret}) -> {ret2}")
+        self.note_progress(iocb.request, iocb.pos, ret2)
         if ret2 >= 0:
             iocb.pos += ret2
         return ret2
@@ -433,10 +444,22 @@ class World:
         """Report the result. Completing with the entry still queued is a BUG (rule 15, R14)."""
         if iocb.entry is not None and iocb.entry.queue is not None:
             self.bug("complete-with-queued-wait",
-                     f"aio_complete of {iocb.name} while its wait entry is on q{iocb.entry.queue}")
+                     f"aio_complete of {iocb.name} while its wait entry is on q{iocb.entry.queue}",
+                     iocb.name)
         iocb.completed = True
         assert iocb.request is not None
         self.complete_request(iocb.request, iocb.name, result)
+
+    def note_progress(self, req: Request, pos: int, nbytes: int) -> None:
+        """Record the pages a positive sync_page_range result claims are on disk (oracle)."""
+        if nbytes <= 0:
+            return
+        first = pos >> PAGE_CACHE_SHIFT
+        last = (pos + nbytes - 1) >> PAGE_CACHE_SHIFT
+        pages = tuple(self.page_state(p) for i in range(first, last + 1)
+                      if (p := self.cache.get(i)) is not None)
+        self.progress.append(Progress(step=self.step_index, seq=len(self.events), request=req.name,
+                                      pos=pos, nbytes=nbytes, pages=pages))
 
     def complete_request(self, req: Request, actor: str, result: int) -> None:
         req.result = result
@@ -487,7 +510,7 @@ class World:
             page.gen = self.next_gen
             self.next_gen += 1
             page.dirty = True
-            req.generations[index] = page.gen
+            req.generations[index] = (page.serial, page.gen)
             self.log(ctx.name, "copy", f"copies into p{index} (gen {page.gen}), dirty", page)
             self.unlock_page(ctx.name, page)
             page.refs -= 1
@@ -500,6 +523,7 @@ class World:
         copied = yield from self.copy_pages(task, req, req.pos, req.count)
         ret = yield from self.version.sync_page_range(self, task, req.pos, copied)
         self.log(task.name, "sync", f"sync_page_range({req.pos}, {copied}) -> {ret}")
+        self.note_progress(req, req.pos, ret)
         self.complete_request(req, task.name, ret)
 
     def buffered_write(self, task: Task, req: Request) -> Gen[None]:
@@ -612,10 +636,13 @@ class World:
             self.log(task.name, "lock", f"lock_page p{index}: no page")
             return
         page.refs += 1
+        page.task_refs += 1
         yield from self.lock_page(task, page)
+        page.task_locked = True
 
     def drop_page_lock(self, task: Task, index: int) -> Gen[None]:
-        held = [p for p in self.all_pages if p.locked and p.lock_owner == task.name and p.index == index]
+        held = [p for p in self.all_pages
+                if p.task_locked and p.lock_owner == task.name and p.index == index]
         page = held[0] if held else self.cache.get(index)
         if page is None:
             self.log(task.name, "unlock", f"unlock_page p{index}: no page")
@@ -623,6 +650,7 @@ class World:
         self.unlock_page(task.name, page)
         if held:
             page.refs -= 1
+            page.task_refs -= 1
         yield from ()
 
     # ------------------------------------------------------------------ scheduling
@@ -796,7 +824,7 @@ class World:
                 submitted_at=req.submitted_at, result=req.result, completed_at=req.completed_at,
                 retries=self.iocbs[req.name].retries if req.kind == "aio_write" else 0,
                 not_on_disk_at_completion=req.not_on_disk,
-                generations=tuple(sorted(req.generations.items())),
+                generations=tuple((i, s, g) for i, (s, g) in sorted(req.generations.items())),
                 pages_at_completion=req.pages_at_completion,
                 wakeups=tuple(req.wakeups),
                 completed_seq=req.completed_seq,
@@ -810,12 +838,14 @@ class World:
             queued=queued,
             asleep=asleep,
             outstanding_io=tuple(p.index for p in self.outstanding),
+            runnable=tuple(a.name for a in self.run_list),
+            paused=tuple(a.name for a in self.paused),
         )
         return RunRecord(
             case=self.case, version=self.version.name, requests=requests,
             kernel_bugs=tuple(self.bugs), settle_bound_hits=tuple(self.bound_hits),
             skipped_steps=tuple(self.skipped), events=tuple(self.events), final=final,
-            budget_hit=self.budget_hit,
+            budget_hit=self.budget_hit, progress=tuple(self.progress), io_log=tuple(self.io_log),
         )
 
     def _actors(self) -> Iterator[Actor]:

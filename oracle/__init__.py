@@ -1,0 +1,9 @@
+"""Judging runs: the checks of a correct O_SYNC write, and the differential verdict.
+
+Pure: reads `sim.record.RunRecord` values only and never runs the world.
+"""
+
+from oracle.checks import CHECKS, Violation
+from oracle.verdict import CLASSES, Differential, Verdict, differential, judge
+
+__all__ = ["CHECKS", "CLASSES", "Differential", "Verdict", "Violation", "differential", "judge"]

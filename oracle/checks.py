@@ -1,0 +1,268 @@
+"""What must hold for any correct version (kernel-model.md section 7), judged from a RunRecord.
+
+Each check reads only the frozen record (the checkers-watch, actors-act split of TigerBeetle's
+VOPR): nothing here re-runs the world or looks inside a version. A check returns violations; an
+empty list is a pass. Check names are stable: fuzzing, minimisation and triage key on them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Final
+
+from sim.cint import EAGAIN, EIO, PAGE_CACHE_SHIFT, errno_name
+from sim.record import PageState, RequestResult, RunRecord
+
+CHECKS: Final = ("completion", "byte_count", "retry_bound", "hang", "error", "kernel_bug")
+O_SYNC_KINDS: Final = ("aio_write", "sync_write")
+#: The negative results the write path can legitimately return: -EIO from PageError, -EAGAIN
+#: when aio_run_iocb gives up (rule 15).
+REAL_ERRNOS: Final = (-EIO, -EAGAIN)
+
+
+@dataclass(frozen=True)
+class Violation:
+    check: str
+    version: str
+    request: str | None
+    step: int
+    explanation: str
+    evidence: tuple[PageState, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "check": self.check,
+            "version": self.version,
+            "request": self.request,
+            "step": self.step,
+            "explanation": self.explanation,
+            "evidence": [_evidence(p) for p in self.evidence],
+        }
+
+    def line(self) -> str:
+        who = self.request if self.request is not None else "-"
+        proof = "; ".join(_evidence_text(p) for p in self.evidence)
+        return (f"{self.check} {self.version} {who} step {self.step}: {self.explanation}"
+                + (f" [{proof}]" if proof else ""))
+
+
+def _evidence(p: PageState) -> dict[str, Any]:
+    return {"page": p.index, "flags": _flags(p), "gen": p.gen, "disk_gen": p.disk_gen,
+            "in_file": p.in_file, "refs": p.refs}
+
+
+def _flags(p: PageState) -> str:
+    text = "".join(c for c, on in (("L", p.locked), ("D", p.dirty), ("W", p.writeback),
+                                   ("E", p.error)) if on)
+    return text or "-"
+
+
+def _evidence_text(p: PageState) -> str:
+    where = "" if p.in_file else " removed"
+    return f"p{p.index} {_flags(p)} gen {p.gen} disk {p.disk_gen} refs {p.refs}{where}"
+
+
+def _state_words(p: PageState) -> str:
+    if p.writeback:
+        return "still under writeback"
+    if p.dirty:
+        return "still dirty (never written out)"
+    return "not on disk"
+
+
+def _unsynced(req: RequestResult, pages: tuple[PageState, ...], lo: int, hi: int) -> list[PageState]:
+    """Pages of [lo, hi] that still hold this request's data, in memory only (dirty or under
+    writeback, durable generation older than the request's). A page replaced since (another
+    serial) no longer holds the data: truncation discarded it."""
+    by_index = {p.index: p for p in pages}
+    out = []
+    for index, serial, gen in req.generations:
+        if not lo <= index <= hi:
+            continue
+        page = by_index.get(index)
+        if page is None or page.serial != serial or not page.in_file:
+            continue
+        durable = page.disk_gen if page.disk_gen is not None else -1
+        if (page.dirty or page.writeback) and durable < gen:
+            out.append(page)
+    return out
+
+
+def check_completion(rec: RunRecord) -> list[Violation]:
+    """An O_SYNC request reported success while a page it dirtied, still in the file, was dirty or
+    under writeback with its data (a later write by someone else does not excuse it)."""
+    out = []
+    for req in rec.requests:
+        if req.kind not in O_SYNC_KINDS or req.result is None or req.result < 0:
+            continue
+        if req.completed_at is None:
+            continue
+        late = _unsynced(req, req.pages_at_completion, 0, 1 << 62)
+        if late:
+            words = "; ".join(f"page {p.index} {_state_words(p)}" for p in late)
+            out.append(Violation(
+                "completion", rec.version, req.name, req.completed_at,
+                f"{req.name} completed with {req.result} bytes at step {req.completed_at} while "
+                f"{words}", tuple(late)))
+    return out
+
+
+def _truncated_or_failed(rec: RunRecord, req: RequestResult) -> bool:
+    """A cause for a short count: a page of the range left the file, or its I/O failed, before
+    the request completed."""
+    rng = req.index_range()
+    done = req.completed_seq if req.completed_seq is not None else 1 << 62
+    if any(io.error and io.index in rng and io.seq <= done for io in rec.io_log):
+        return True
+    written = {index: serial for index, serial, _ in req.generations}
+    for p in req.pages_at_completion:
+        if p.index in written and p.serial != written[p.index]:
+            return True
+    present = {p.index for p in req.pages_at_completion}
+    return any(index not in present for index in written)
+
+
+def check_byte_count(rec: RunRecord) -> list[Violation]:
+    """Results are exact: count on success, a real errno on failure, never more than count, no
+    short count without a cause; every progress report counts only pages already on disk."""
+    out = []
+    for req in rec.requests:
+        if req.result is None or req.completed_at is None:
+            continue
+        step = req.completed_at
+        if req.result > req.count:
+            out.append(Violation("byte_count", rec.version, req.name, step,
+                                 f"{req.name} reported {req.result} bytes of a {req.count}-byte "
+                                 "write"))
+        elif req.result < 0 and req.result not in REAL_ERRNOS:
+            out.append(Violation("byte_count", rec.version, req.name, step,
+                                 f"{req.name} returned {req.result} ({errno_name(req.result)}), "
+                                 "not an errno this path can return"))
+        elif 0 <= req.result < req.count and not _truncated_or_failed(rec, req):
+            out.append(Violation("byte_count", rec.version, req.name, step,
+                                 f"{req.name} reported a short count {req.result} of {req.count} "
+                                 "with no truncation or I/O error to cause it"))
+    for req in rec.requests:
+        if req.kind not in O_SYNC_KINDS:
+            continue
+        last_end = req.pos
+        for prog in (p for p in rec.progress if p.request == req.name):
+            if prog.pos < last_end:
+                out.append(Violation("byte_count", rec.version, req.name, prog.step,
+                                     f"{req.name}'s progress went backwards to {prog.pos} from "
+                                     f"{last_end}"))
+            last_end = prog.pos + prog.nbytes
+            lo = prog.pos >> PAGE_CACHE_SHIFT
+            hi = (prog.pos + prog.nbytes - 1) >> PAGE_CACHE_SHIFT
+            late = _unsynced(req, prog.pages, lo, hi)
+            if late:
+                words = ", ".join(f"page {p.index} {_state_words(p)}" for p in late)
+                out.append(Violation(
+                    "byte_count", rec.version, req.name, prog.step,
+                    f"{req.name} counted {prog.nbytes} bytes from {prog.pos} as synced at step "
+                    f"{prog.step} while {words}", tuple(late)))
+    return out
+
+
+def check_retry_bound(rec: RunRecord) -> list[Violation]:
+    """An iocb runs at most 1 + its pages + the wakeups real events delivered to it; a settle that
+    hit its bound is a storm, charged to the iocbs that kept kicking each other."""
+    out = []
+    stormed: dict[str, int] = {}
+    for hit in rec.settle_bound_hits:
+        for name, _runs in hit.iocbs:
+            stormed.setdefault(name, hit.step)
+    for req in rec.requests:
+        if req.kind != "aio_write":
+            continue
+        real = sum(1 for w in req.wakeups if w.real)
+        bound = 1 + len(req.index_range()) + real
+        if req.name in stormed:
+            step = stormed[req.name]
+            out.append(Violation(
+                "retry_bound", rec.version, req.name, step,
+                f"retry storm: {req.name} was still being kicked when the settle bound "
+                f"({rec.case.config.settle_bound} runs) stopped step {step}; {req.retries} runs, "
+                f"{real} wakeups from real events"))
+        elif req.retries > bound:
+            step = req.completed_at if req.completed_at is not None else len(rec.case.steps)
+            spurious = len(req.wakeups) - real
+            out.append(Violation(
+                "retry_bound", rec.version, req.name, step,
+                f"{req.name} ran {req.retries} times, bound {bound} (1 + "
+                f"{len(req.index_range())} pages + {real} real wakeups); {spurious} wakeups came "
+                "from other iocbs' unlocks"))
+    return out
+
+
+def check_hang(rec: RunRecord) -> list[Violation]:
+    """After the drain nothing can run, yet a request is unfinished or a task still sleeps."""
+    if rec.final.runnable or rec.budget_hit:
+        return []  # stopped by a bound, not hung: retry_bound reports it
+    out = []
+    step = len(rec.case.steps)
+    for req in rec.requests:
+        if req.completed_at is None:
+            out.append(Violation("hang", rec.version, req.name, step,
+                                 f"{req.name} never completed: after the drain nothing is left "
+                                 "that could wake it"))
+    for name in rec.final.asleep:
+        if any(req.name == name for req in rec.requests if req.completed_at is None):
+            continue
+        out.append(Violation("hang", rec.version, name, step,
+                             f"{name} is still asleep after the drain with nothing left to wake "
+                             "it"))
+    return out
+
+
+def check_error(rec: RunRecord) -> list[Violation]:
+    """An I/O error on a page holding the request's data, before it completed, must be -EIO."""
+    out = []
+    for req in rec.requests:
+        if req.kind not in O_SYNC_KINDS or req.completed_seq is None or req.result == -EIO:
+            continue
+        written = {serial: (index, gen) for index, serial, gen in req.generations}
+        for io in rec.io_log:
+            if not io.error or io.seq > req.completed_seq or io.serial not in written:
+                continue
+            if io.gen < written[io.serial][1]:
+                continue  # an older write-out, before this request's data
+            out.append(Violation(
+                "error", rec.version, req.name, req.completed_at or 0,
+                f"I/O of page {io.index} failed at step {io.step} but {req.name} returned "
+                f"{req.result}, not -5 (EIO)"))
+            break
+    return out
+
+
+def check_kernel_bug(rec: RunRecord) -> list[Violation]:
+    """Any BUG the world recorded, and locks or references left held at the end."""
+    out = [Violation("kernel_bug", rec.version, bug.request, bug.step, bug.what)
+           for bug in rec.kernel_bugs]
+    if rec.final.asleep or rec.final.runnable or rec.budget_hit:
+        return out  # sleepers hold references legitimately; hang / retry_bound say why
+    step = len(rec.case.steps)
+    for p in rec.final.pages:
+        if p.locked and not p.task_locked:
+            out.append(Violation("kernel_bug", rec.version, p.lock_owner, step,
+                                 f"page {p.index} is still locked by {p.lock_owner} at the end",
+                                 (p,)))
+        expected = (1 if p.in_file else 0) + p.task_refs
+        if p.refs != expected:
+            out.append(Violation("kernel_bug", rec.version, None, step,
+                                 f"page {p.index} (serial {p.serial}) ends with {p.refs} "
+                                 f"references, expected {expected}: a reference was leaked",
+                                 (p,)))
+    return out
+
+
+CHECK_FUNCTIONS: Final[dict[str, Callable[[RunRecord], list[Violation]]]] = {
+    "completion": check_completion,
+    "byte_count": check_byte_count,
+    "retry_bound": check_retry_bound,
+    "hang": check_hang,
+    "error": check_error,
+    "kernel_bug": check_kernel_bug,
+}
+
