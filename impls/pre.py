@@ -61,4 +61,3 @@ class Pre(Version):
     def page_waiter(self, k: World, ctx: Actor, page: Page) -> Gen[int]:
         k.unlock_page(ctx.name, page)  # wakes every waiter hashed to this queue
         return (yield from k.wait_on_page_writeback_wq(ctx, page))
-

@@ -43,18 +43,26 @@ class Violation:
     def line(self) -> str:
         who = self.request if self.request is not None else "-"
         proof = "; ".join(_evidence_text(p) for p in self.evidence)
-        return (f"{self.check} {self.version} {who} step {self.step}: {self.explanation}"
-                + (f" [{proof}]" if proof else ""))
+        return f"{self.check} {self.version} {who} step {self.step}: {self.explanation}" + (
+            f" [{proof}]" if proof else ""
+        )
 
 
 def _evidence(p: PageState) -> dict[str, Any]:
-    return {"page": p.index, "flags": _flags(p), "gen": p.gen, "disk_gen": p.disk_gen,
-            "in_file": p.in_file, "refs": p.refs}
+    return {
+        "page": p.index,
+        "flags": _flags(p),
+        "gen": p.gen,
+        "disk_gen": p.disk_gen,
+        "in_file": p.in_file,
+        "refs": p.refs,
+    }
 
 
 def _flags(p: PageState) -> str:
-    text = "".join(c for c, on in (("L", p.locked), ("D", p.dirty), ("W", p.writeback),
-                                   ("E", p.error)) if on)
+    text = "".join(
+        c for c, on in (("L", p.locked), ("D", p.dirty), ("W", p.writeback), ("E", p.error)) if on
+    )
     return text or "-"
 
 
@@ -71,7 +79,9 @@ def _state_words(p: PageState) -> str:
     return "not on disk"
 
 
-def _unsynced(req: RequestResult, pages: tuple[PageState, ...], lo: int, hi: int) -> list[PageState]:
+def _unsynced(
+    req: RequestResult, pages: tuple[PageState, ...], lo: int, hi: int
+) -> list[PageState]:
     """Pages of [lo, hi] that still hold this request's data, in memory only (dirty or under
     writeback, durable generation older than the request's). A page replaced since (another
     serial) no longer holds the data: truncation discarded it."""
@@ -101,10 +111,17 @@ def check_completion(rec: RunRecord) -> list[Violation]:
         late = _unsynced(req, req.pages_at_completion, 0, 1 << 62)
         if late:
             words = "; ".join(f"page {p.index} {_state_words(p)}" for p in late)
-            out.append(Violation(
-                "completion", rec.version, req.name, req.completed_at,
-                f"{req.name} completed with {req.result} bytes at step {req.completed_at} while "
-                f"{words}", tuple(late)))
+            out.append(
+                Violation(
+                    "completion",
+                    rec.version,
+                    req.name,
+                    req.completed_at,
+                    f"{req.name} completed with {req.result} bytes at step {req.completed_at} "
+                    f"while {words}",
+                    tuple(late),
+                )
+            )
     return out
 
 
@@ -132,36 +149,69 @@ def check_byte_count(rec: RunRecord) -> list[Violation]:
             continue
         step = req.completed_at
         if req.result > req.count:
-            out.append(Violation("byte_count", rec.version, req.name, step,
-                                 f"{req.name} reported {req.result} bytes of a {req.count}-byte "
-                                 "write"))
+            out.append(
+                Violation(
+                    "byte_count",
+                    rec.version,
+                    req.name,
+                    step,
+                    f"{req.name} reported {req.result} bytes of a {req.count}-byte write",
+                )
+            )
         elif req.result < 0 and req.result not in REAL_ERRNOS:
-            out.append(Violation("byte_count", rec.version, req.name, step,
-                                 f"{req.name} returned {req.result} ({errno_name(req.result)}), "
-                                 "not an errno this path can return"))
+            out.append(
+                Violation(
+                    "byte_count",
+                    rec.version,
+                    req.name,
+                    step,
+                    f"{req.name} returned {req.result} ({errno_name(req.result)}), "
+                    "not an errno this path can return",
+                )
+            )
         elif 0 <= req.result < req.count and not _truncated_or_failed(rec, req):
-            out.append(Violation("byte_count", rec.version, req.name, step,
-                                 f"{req.name} reported a short count {req.result} of {req.count} "
-                                 "with no truncation or I/O error to cause it"))
+            out.append(
+                Violation(
+                    "byte_count",
+                    rec.version,
+                    req.name,
+                    step,
+                    f"{req.name} reported a short count {req.result} of {req.count} "
+                    "with no truncation or I/O error to cause it",
+                )
+            )
     for req in rec.requests:
         if req.kind not in O_SYNC_KINDS:
             continue
         last_end = req.pos
         for prog in (p for p in rec.progress if p.request == req.name):
             if prog.pos < last_end:
-                out.append(Violation("byte_count", rec.version, req.name, prog.step,
-                                     f"{req.name}'s progress went backwards to {prog.pos} from "
-                                     f"{last_end}"))
+                out.append(
+                    Violation(
+                        "byte_count",
+                        rec.version,
+                        req.name,
+                        prog.step,
+                        f"{req.name}'s progress went backwards to {prog.pos} from {last_end}",
+                    )
+                )
             last_end = prog.pos + prog.nbytes
             lo = prog.pos >> PAGE_CACHE_SHIFT
             hi = (prog.pos + prog.nbytes - 1) >> PAGE_CACHE_SHIFT
             late = _unsynced(req, prog.pages, lo, hi)
             if late:
                 words = ", ".join(f"page {p.index} {_state_words(p)}" for p in late)
-                out.append(Violation(
-                    "byte_count", rec.version, req.name, prog.step,
-                    f"{req.name} counted {prog.nbytes} bytes from {prog.pos} as synced at step "
-                    f"{prog.step} while {words}", tuple(late)))
+                out.append(
+                    Violation(
+                        "byte_count",
+                        rec.version,
+                        req.name,
+                        prog.step,
+                        f"{req.name} counted {prog.nbytes} bytes from {prog.pos} as synced at step "
+                        f"{prog.step} while {words}",
+                        tuple(late),
+                    )
+                )
     return out
 
 
@@ -180,19 +230,31 @@ def check_retry_bound(rec: RunRecord) -> list[Violation]:
         bound = 1 + len(req.index_range()) + real
         if req.name in stormed:
             step = stormed[req.name]
-            out.append(Violation(
-                "retry_bound", rec.version, req.name, step,
-                f"retry storm: {req.name} was still being kicked when the settle bound "
-                f"({rec.case.config.settle_bound} runs) stopped step {step}; {req.retries} runs, "
-                f"{real} wakeups from real events"))
+            out.append(
+                Violation(
+                    "retry_bound",
+                    rec.version,
+                    req.name,
+                    step,
+                    f"retry storm: {req.name} was still being kicked when the settle bound "
+                    f"({rec.case.config.settle_bound} runs) stopped step {step}; "
+                    f"{req.retries} runs, {real} wakeups from real events",
+                )
+            )
         elif req.retries > bound:
             step = req.completed_at if req.completed_at is not None else len(rec.case.steps)
             spurious = len(req.wakeups) - real
-            out.append(Violation(
-                "retry_bound", rec.version, req.name, step,
-                f"{req.name} ran {req.retries} times, bound {bound} (1 + "
-                f"{len(req.index_range())} pages + {real} real wakeups); {spurious} wakeups came "
-                "from other iocbs' unlocks"))
+            out.append(
+                Violation(
+                    "retry_bound",
+                    rec.version,
+                    req.name,
+                    step,
+                    f"{req.name} ran {req.retries} times, bound {bound} (1 + "
+                    f"{len(req.index_range())} pages + {real} real wakeups); {spurious} wakeups "
+                    "came from other iocbs' unlocks",
+                )
+            )
     return out
 
 
@@ -204,15 +266,28 @@ def check_hang(rec: RunRecord) -> list[Violation]:
     step = len(rec.case.steps)
     for req in rec.requests:
         if req.completed_at is None:
-            out.append(Violation("hang", rec.version, req.name, step,
-                                 f"{req.name} never completed: after the drain nothing is left "
-                                 "that could wake it"))
+            out.append(
+                Violation(
+                    "hang",
+                    rec.version,
+                    req.name,
+                    step,
+                    f"{req.name} never completed: after the drain nothing is left "
+                    "that could wake it",
+                )
+            )
     for name in rec.final.asleep:
         if any(req.name == name for req in rec.requests if req.completed_at is None):
             continue
-        out.append(Violation("hang", rec.version, name, step,
-                             f"{name} is still asleep after the drain with nothing left to wake "
-                             "it"))
+        out.append(
+            Violation(
+                "hang",
+                rec.version,
+                name,
+                step,
+                f"{name} is still asleep after the drain with nothing left to wake it",
+            )
+        )
     return out
 
 
@@ -228,32 +303,54 @@ def check_error(rec: RunRecord) -> list[Violation]:
                 continue
             if io.gen < written[io.serial][1]:
                 continue  # an older write-out, before this request's data
-            out.append(Violation(
-                "error", rec.version, req.name, req.completed_at or 0,
-                f"I/O of page {io.index} failed at step {io.step} but {req.name} returned "
-                f"{req.result}, not -5 (EIO)"))
+            out.append(
+                Violation(
+                    "error",
+                    rec.version,
+                    req.name,
+                    req.completed_at or 0,
+                    f"I/O of page {io.index} failed at step {io.step} but {req.name} returned "
+                    f"{req.result}, not -5 (EIO)",
+                )
+            )
             break
     return out
 
 
 def check_kernel_bug(rec: RunRecord) -> list[Violation]:
     """Any BUG the world recorded, and locks or references left held at the end."""
-    out = [Violation("kernel_bug", rec.version, bug.request, bug.step, bug.what)
-           for bug in rec.kernel_bugs]
+    out = [
+        Violation("kernel_bug", rec.version, bug.request, bug.step, bug.what)
+        for bug in rec.kernel_bugs
+    ]
     if rec.final.asleep or rec.final.runnable or rec.budget_hit:
         return out  # sleepers hold references legitimately; hang / retry_bound say why
     step = len(rec.case.steps)
     for p in rec.final.pages:
         if p.locked and not p.task_locked:
-            out.append(Violation("kernel_bug", rec.version, p.lock_owner, step,
-                                 f"page {p.index} is still locked by {p.lock_owner} at the end",
-                                 (p,)))
+            out.append(
+                Violation(
+                    "kernel_bug",
+                    rec.version,
+                    p.lock_owner,
+                    step,
+                    f"page {p.index} is still locked by {p.lock_owner} at the end",
+                    (p,),
+                )
+            )
         expected = (1 if p.in_file else 0) + p.task_refs
         if p.refs != expected:
-            out.append(Violation("kernel_bug", rec.version, None, step,
-                                 f"page {p.index} (serial {p.serial}) ends with {p.refs} "
-                                 f"references, expected {expected}: a reference was leaked",
-                                 (p,)))
+            out.append(
+                Violation(
+                    "kernel_bug",
+                    rec.version,
+                    None,
+                    step,
+                    f"page {p.index} (serial {p.serial}) ends with {p.refs} "
+                    f"references, expected {expected}: a reference was leaked",
+                    (p,),
+                )
+            )
     return out
 
 
@@ -265,4 +362,3 @@ CHECK_FUNCTIONS: Final[dict[str, Callable[[RunRecord], list[Violation]]]] = {
     "error": check_error,
     "kernel_bug": check_kernel_bug,
 }
-

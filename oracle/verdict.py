@@ -14,11 +14,32 @@ CLASSES: Final = ("same", "fixed", "regressed", "both", "benign")
 #: Event kinds that are world state a kernel engineer could observe (locks, wakeups, I/O,
 #: completions). Lookups, return values and bookkeeping lines are left out of the alignment:
 #: they are phrased differently per version (`pagevec_lookup(&next...)`) without any effect.
-OBSERVABLE_KINDS: Final = frozenset({
-    "submit", "start", "run", "lock", "unlock", "sleep", "wake", "kick", "queue", "writeback",
-    "io_done", "io_error", "remove", "create", "copy", "complete", "BUG", "bound", "pause",
-    "resume", "skip", "zero",
-})
+OBSERVABLE_KINDS: Final = frozenset(
+    {
+        "submit",
+        "start",
+        "run",
+        "lock",
+        "unlock",
+        "sleep",
+        "wake",
+        "kick",
+        "queue",
+        "writeback",
+        "io_done",
+        "io_error",
+        "remove",
+        "create",
+        "copy",
+        "complete",
+        "BUG",
+        "bound",
+        "pause",
+        "resume",
+        "skip",
+        "zero",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -37,8 +58,10 @@ class Verdict:
         return tuple(c for c in CHECKS if c in found)
 
     def to_json(self) -> dict[str, Any]:
-        return {"verdict": "pass" if self.passed else "fail",
-                "violations": [v.to_json() for v in self.violations]}
+        return {
+            "verdict": "pass" if self.passed else "fail",
+            "violations": [v.to_json() for v in self.violations],
+        }
 
 
 def judge(record: RunRecord) -> Verdict:
@@ -72,8 +95,9 @@ class Differential:
         return {
             "pair": list(self.pair),
             "class": self.cls,
-            "first_divergence": (None if self.first_divergence is None
-                                 else self.first_divergence.to_json(self.pair)),
+            "first_divergence": (
+                None if self.first_divergence is None else self.first_divergence.to_json(self.pair)
+            ),
             "signature": self.signature,
             "signature_key": self.signature_key,
         }
@@ -95,8 +119,9 @@ def first_divergence(left: RunRecord, right: RunRecord) -> Divergence | None:
         eb = b[i] if i < len(b) else None
         if ea is None or eb is None or (ea.step, _line(ea)) != (eb.step, _line(eb)):
             step = (ea or eb).step if (ea or eb) else 0  # type: ignore[union-attr]
-            return Divergence(i, step, None if ea is None else _line(ea),
-                              None if eb is None else _line(eb))
+            return Divergence(
+                i, step, None if ea is None else _line(ea), None if eb is None else _line(eb)
+            )
     return None
 
 
@@ -104,8 +129,10 @@ def _outcome(record: RunRecord, verdict: Verdict) -> tuple[Any, ...]:
     """What the two runs are compared on for `same`: every request's result, completion step,
     retries and late pages, the BUGs, the bound hits, and the violations."""
     return (
-        tuple((r.name, r.result, r.completed_at, r.retries, r.not_on_disk_at_completion)
-              for r in record.requests),
+        tuple(
+            (r.name, r.result, r.completed_at, r.retries, r.not_on_disk_at_completion)
+            for r in record.requests
+        ),
         tuple(b.what for b in record.kernel_bugs),
         record.settle_bound_hit,
         tuple((v.check, v.request, v.step, v.explanation) for v in verdict.violations),
@@ -127,8 +154,9 @@ def classify(left: RunRecord, lv: Verdict, right: RunRecord, rv: Verdict) -> str
     return "both"
 
 
-def signature_key(record_pair: tuple[RunRecord, RunRecord],
-                  verdicts: tuple[Verdict, Verdict]) -> str:
+def signature_key(
+    record_pair: tuple[RunRecord, RunRecord], verdicts: tuple[Verdict, Verdict]
+) -> str:
     """Canonical text of a finding: the sorted set of (version, check, request kind), then the
     model choices the case ran under. Sizes and steps are left out on purpose, so that the key
     survives minimisation; the choices stay in, so a finding that depends on one is kept apart."""

@@ -28,10 +28,10 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(EXIT_BAD_INPUT)
 
 
-def _console(stream: object = None) -> Console:
+def _console() -> Console:
+    """Colour on a terminal; plain text under CI=true or into a pipe."""
     plain = os.environ.get("CI", "").lower() in ("1", "true", "yes") or not sys.stdout.isatty()
-    return Console(force_terminal=False if plain else None, highlight=False, soft_wrap=True,
-                   file=stream)  # type: ignore[arg-type]
+    return Console(force_terminal=False if plain else None, highlight=False, soft_wrap=True)
 
 
 def _versions(value: str | None, repeated: list[str] | None) -> list[str]:
@@ -79,18 +79,32 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run each case against each version (default: "
         f"{', '.join(DEFAULT_VERSIONS)}) and show every request's result, the step it completed "
         "in, its retries, and the pages of its range not on disk when it completed. Exit "
-        "codes: 0 every expectation met (or none given), 1 a case's \"expect\" did not hold, "
+        'codes: 0 every expectation met (or none given), 1 a case\'s "expect" did not hold, '
         "2 bad input.",
     )
-    replay.add_argument("cases", nargs="+", type=Path, metavar="CASE",
-                        help="case files, or directories searched for *.json")
-    replay.add_argument("--impl", action="append", metavar="NAME",
-                        help=f"version to run (repeatable or comma-separated); known: "
-                        f"{', '.join(REGISTRY)}")
-    replay.add_argument("--json", action="store_true",
-                        help="print the documented JSON object (a list for several cases)")
-    replay.add_argument("--trace", action="store_true",
-                        help="also print each version's event timeline, side by side")
+    replay.add_argument(
+        "cases",
+        nargs="+",
+        type=Path,
+        metavar="CASE",
+        help="case files, or directories searched for *.json",
+    )
+    replay.add_argument(
+        "--impl",
+        action="append",
+        metavar="NAME",
+        help=f"version to run (repeatable or comma-separated); known: {', '.join(REGISTRY)}",
+    )
+    replay.add_argument(
+        "--json",
+        action="store_true",
+        help="print the documented JSON object (a list for several cases)",
+    )
+    replay.add_argument(
+        "--trace",
+        action="store_true",
+        help="also print each version's event timeline, side by side",
+    )
     replay.set_defaults(func=cmd_replay)
     return parser
 

@@ -20,10 +20,12 @@ TIMELINE_COLUMN_MIN = 46
 def config_line(case: Case) -> str:
     c = case.config
     pins = " ".join(f"{i}->{q}" for i, q in c.queue_of)
-    return (f"file_pages={c.file_pages} wait_queues={c.wait_queues}"
-            + (f" queue_of[{pins}]" if pins else "")
-            + f" lookup_next={c.lookup_next} filtered_wakeups={'on' if c.filtered_wakeups else 'off'}"
-            f" auto_settle={'on' if c.auto_settle else 'off'} settle_bound={c.settle_bound}")
+    return (
+        f"file_pages={c.file_pages} wait_queues={c.wait_queues}"
+        + (f" queue_of[{pins}]" if pins else "")
+        + f" lookup_next={c.lookup_next} filtered_wakeups={'on' if c.filtered_wakeups else 'off'}"
+        f" auto_settle={'on' if c.auto_settle else 'off'} settle_bound={c.settle_bound}"
+    )
 
 
 def request_line(req: RequestResult) -> str:
@@ -33,11 +35,14 @@ def request_line(req: RequestResult) -> str:
         name = errno_name(req.result)
         value = f"{req.result} ({name})" if name else str(req.result)
         outcome = f"-> {value} at step {req.completed_at}"
-    runs = f", {req.retries} run{'s' if req.retries != 1 else ''}" if req.kind == "aio_write" else ""
+    runs = (
+        f", {req.retries} run{'s' if req.retries != 1 else ''}" if req.kind == "aio_write" else ""
+    )
     late = ""
     if req.not_on_disk_at_completion:
         late = ", not on disk at completion: " + " ".join(
-            f"p{i}" for i in req.not_on_disk_at_completion)
+            f"p{i}" for i in req.not_on_disk_at_completion
+        )
     return f"{req.name:<6} {req.kind:<10} pos {req.pos} count {req.count} {outcome}{runs}{late}"
 
 
@@ -68,10 +73,14 @@ def print_replay(console: Console, path: Path, case: Case, outcome: Outcome, tra
         div = ""
         if d.first_divergence is not None:
             fd = d.first_divergence
-            div = (f"; first divergence at step {fd.step}: {a} {fd.left or '(ends)'!r} | "
-                   f"{b} {fd.right or '(ends)'!r}")
-        console.print(f"  {escape(a + '/' + b):<26} [{colour}]{d.cls:<9}[/{colour}] "
-                      f"signature {d.signature}{escape(div)}")
+            div = (
+                f"; first divergence at step {fd.step}: {a} {fd.left or '(ends)'!r} | "
+                f"{b} {fd.right or '(ends)'!r}"
+            )
+        console.print(
+            f"  {escape(a + '/' + b):<26} [{colour}]{d.cls:<9}[/{colour}] "
+            f"signature {d.signature}{escape(div)}"
+        )
     if case.expect is not None:
         if outcome.expectation_ok:
             console.print("  expectation: [green]met[/green]")

@@ -31,8 +31,9 @@ def load_case(path: Path) -> Case:
     try:
         raw = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise CaseFileError(f"{path}: invalid JSON at line {exc.lineno} column {exc.colno}: "
-                            f"{exc.msg}") from None
+        raise CaseFileError(
+            f"{path}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
+        ) from None
     try:
         case = parse_case(raw, default_name=path.stem)
     except InvalidCase as exc:
@@ -108,8 +109,10 @@ class Outcome:
             "differential": [d.to_json() for d in self.differentials],
         }
         if self.case.expect is not None:
-            out["expectation"] = {"ok": self.expectation_ok,
-                                  "mismatches": [m.line() for m in self.mismatches]}
+            out["expectation"] = {
+                "ok": self.expectation_ok,
+                "mismatches": [m.line() for m in self.mismatches],
+            }
         return out
 
 
@@ -131,19 +134,24 @@ def validate_expect(case: Case, source: str) -> None:
             raise CaseFileError(f"{source}: expect.checks.{version}: must be a list of checks")
         for i, name in enumerate(names):
             if name not in CHECKS:
-                raise CaseFileError(f"{source}: expect.checks.{version}[{i}]: unknown check "
-                                    f"{name!r}; checks are {', '.join(CHECKS)}")
+                raise CaseFileError(
+                    f"{source}: expect.checks.{version}[{i}]: unknown check "
+                    f"{name!r}; checks are {', '.join(CHECKS)}"
+                )
     diffs = expect.get("differential", {})
     if not isinstance(diffs, dict):
-        raise CaseFileError(f"{source}: expect.differential: must be an object of \"a/b\" -> class")
+        raise CaseFileError(f'{source}: expect.differential: must be an object of "a/b" -> class')
     for pair, cls in diffs.items():
         parts = pair.split("/")
         if len(parts) != 2 or any(p not in REGISTRY for p in parts):
-            raise CaseFileError(f"{source}: expect.differential.{pair}: must name two known "
-                                "versions as \"a/b\"")
+            raise CaseFileError(
+                f'{source}: expect.differential.{pair}: must name two known versions as "a/b"'
+            )
         if cls not in CLASSES:
-            raise CaseFileError(f"{source}: expect.differential.{pair}: unknown class {cls!r}; "
-                                f"classes are {', '.join(CLASSES)}")
+            raise CaseFileError(
+                f"{source}: expect.differential.{pair}: unknown class {cls!r}; "
+                f"classes are {', '.join(CLASSES)}"
+            )
 
 
 def replay_case(case: Case, versions: list[str] | None = None) -> Outcome:
@@ -153,7 +161,8 @@ def replay_case(case: Case, versions: list[str] | None = None) -> Outcome:
     names = list(records)
     diffs = tuple(
         differential(records[a], verdicts[a], records[b], verdicts[b])
-        for i, a in enumerate(names) for b in names[i + 1:]
+        for i, a in enumerate(names)
+        for b in names[i + 1 :]
     )
     mismatches: list[Mismatch] = []
     expect = case.expect or {}

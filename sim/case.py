@@ -145,7 +145,9 @@ def _bool(value: object, where: str) -> bool:
 
 def _name(value: object, where: str) -> str:
     if not isinstance(value, str) or not _NAME.match(value):
-        raise InvalidCase(where, f"must be a name of 1-32 letters, digits, '_', '.', '-', got {_show(value)}")
+        raise InvalidCase(
+            where, f"must be a name of 1-32 letters, digits, '_', '.', '-', got {_show(value)}"
+        )
     if value in RESERVED_ACTORS:
         raise InvalidCase(where, f"{value!r} is reserved for the world's own actors")
     return value
@@ -161,16 +163,25 @@ def _parse_config(raw: object) -> Config:
         return Config()
     if not isinstance(raw, dict):
         raise InvalidCase("config", f"must be an object, got {_show(raw)}")
-    known = {"file_pages", "wait_queues", "queue_of", "lookup_next", "filtered_wakeups",
-             "auto_settle", "settle_bound"}
+    known = {
+        "file_pages",
+        "wait_queues",
+        "queue_of",
+        "lookup_next",
+        "filtered_wakeups",
+        "auto_settle",
+        "settle_bound",
+    }
     for key in sorted(raw):
         if key not in known:
             raise InvalidCase(f"config.{key}", "unknown field")
     defaults = Config()
-    file_pages = _int(raw.get("file_pages", defaults.file_pages), "config.file_pages", 0,
-                      FILE_PAGES_MAX)
-    wait_queues = _int(raw.get("wait_queues", defaults.wait_queues), "config.wait_queues", 1,
-                       WAIT_QUEUES_MAX)
+    file_pages = _int(
+        raw.get("file_pages", defaults.file_pages), "config.file_pages", 0, FILE_PAGES_MAX
+    )
+    wait_queues = _int(
+        raw.get("wait_queues", defaults.wait_queues), "config.wait_queues", 1, WAIT_QUEUES_MAX
+    )
     queue_of_raw = raw.get("queue_of", {})
     if not isinstance(queue_of_raw, dict):
         raise InvalidCase("config.queue_of", f"must be an object, got {_show(queue_of_raw)}")
@@ -183,18 +194,25 @@ def _parse_config(raw: object) -> Config:
         pins[index] = _int(queue, where, 0, wait_queues - 1)
     lookup_next = raw.get("lookup_next", defaults.lookup_next)
     if lookup_next not in LOOKUP_RULES:
-        raise InvalidCase("config.lookup_next", f"must be one of {', '.join(LOOKUP_RULES)}, "
-                          f"got {_show(lookup_next)}")
+        raise InvalidCase(
+            "config.lookup_next",
+            f"must be one of {', '.join(LOOKUP_RULES)}, got {_show(lookup_next)}",
+        )
     return Config(
         file_pages=file_pages,
         wait_queues=wait_queues,
         queue_of=tuple(sorted(pins.items())),
         lookup_next=lookup_next,
-        filtered_wakeups=_bool(raw.get("filtered_wakeups", defaults.filtered_wakeups),
-                               "config.filtered_wakeups"),
+        filtered_wakeups=_bool(
+            raw.get("filtered_wakeups", defaults.filtered_wakeups), "config.filtered_wakeups"
+        ),
         auto_settle=_bool(raw.get("auto_settle", defaults.auto_settle), "config.auto_settle"),
-        settle_bound=_int(raw.get("settle_bound", defaults.settle_bound), "config.settle_bound",
-                          1, SETTLE_BOUND_MAX),
+        settle_bound=_int(
+            raw.get("settle_bound", defaults.settle_bound),
+            "config.settle_bound",
+            1,
+            SETTLE_BOUND_MAX,
+        ),
     )
 
 
@@ -245,7 +263,7 @@ def parse_case(raw: object, default_name: str = "case") -> Case:
     if not isinstance(raw, dict):
         raise InvalidCase("", f"a case must be a JSON object, got {_show(raw)}")
     if "format" not in raw:
-        raise InvalidCase("format", f"missing; a case starts with \"format\": \"{FORMAT}\"")
+        raise InvalidCase("format", f'missing; a case starts with "format": "{FORMAT}"')
     if raw["format"] != FORMAT:
         raise InvalidCase("format", f"must be {FORMAT!r}, got {_show(raw['format'])}")
     for key in sorted(raw):

@@ -25,8 +25,13 @@ class Event:
     page: int | None = None
 
     def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"seq": self.seq, "step": self.step, "actor": self.actor,
-                               "kind": self.kind, "text": self.text}
+        out: dict[str, Any] = {
+            "seq": self.seq,
+            "step": self.step,
+            "actor": self.actor,
+            "kind": self.kind,
+            "text": self.text,
+        }
         if self.page is not None:
             out["page"] = self.page
         return out
@@ -54,10 +59,18 @@ class PageState:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "index": self.index, "serial": self.serial, "in_file": self.in_file,
-            "locked": self.locked, "dirty": self.dirty, "writeback": self.writeback,
-            "error": self.error, "refs": self.refs, "gen": self.gen, "io_gen": self.io_gen,
-            "disk_gen": self.disk_gen, "lock_owner": self.lock_owner,
+            "index": self.index,
+            "serial": self.serial,
+            "in_file": self.in_file,
+            "locked": self.locked,
+            "dirty": self.dirty,
+            "writeback": self.writeback,
+            "error": self.error,
+            "refs": self.refs,
+            "gen": self.gen,
+            "io_gen": self.io_gen,
+            "disk_gen": self.disk_gen,
+            "lock_owner": self.lock_owner,
         }
 
 
@@ -120,7 +133,9 @@ class RequestResult:
         """The page indices of [pos, pos + count)."""
         if self.count == 0:
             return range(0)
-        return range(self.pos >> PAGE_CACHE_SHIFT, ((self.pos + self.count - 1) >> PAGE_CACHE_SHIFT) + 1)
+        return range(
+            self.pos >> PAGE_CACHE_SHIFT, ((self.pos + self.count - 1) >> PAGE_CACHE_SHIFT) + 1
+        )
 
     def to_json(self) -> dict[str, Any]:
         return {

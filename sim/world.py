@@ -1,4 +1,4 @@
-"""The world: scheduler, wait queues, block device, AIO retry engine, tasks (kernel-model.md 1-4, 6, 8).
+"""The world: scheduler, wait queues, block device, AIO engine, tasks (kernel-model.md 1-4, 6, 8).
 
 Kernel code paths are generators that yield only `sim.points` values. The world resumes one actor
 at a time (R2: one FIFO run list; the running actor goes on until it sleeps, ends or pauses), so a
@@ -68,8 +68,7 @@ class Version:
             already = ctx.synced
             ctx.synced = True
             if already:
-                return (yield from self.operate_on_page_range(k, ctx, pos, count,
-                                                              self.page_waiter))
+                return (yield from self.operate_on_page_range(k, ctx, pos, count, self.page_waiter))
         ret = yield from self.operate_on_page_range(k, ctx, pos, count, self.page_writer)
         # The metadata sync between the phases is instant in the model.
         if ret >= 0:
@@ -145,7 +144,9 @@ class Request:
     def index_range(self) -> range:
         if self.count == 0:
             return range(0)
-        return range(self.pos >> PAGE_CACHE_SHIFT, ((self.pos + self.count - 1) >> PAGE_CACHE_SHIFT) + 1)
+        return range(
+            self.pos >> PAGE_CACHE_SHIFT, ((self.pos + self.count - 1) >> PAGE_CACHE_SHIFT) + 1
+        )
 
 
 class World:
@@ -187,21 +188,40 @@ class World:
 
     def log(self, actor: str, kind: str, text: str, page: Page | None = None) -> None:
         self.events.append(
-            Event(seq=len(self.events), step=self.step_index, actor=actor, kind=kind, text=text,
-                  page=None if page is None else page.index)
+            Event(
+                seq=len(self.events),
+                step=self.step_index,
+                actor=actor,
+                kind=kind,
+                text=text,
+                page=None if page is None else page.index,
+            )
         )
 
     def bug(self, kind: str, what: str, request: str | None = None) -> None:
-        self.bugs.append(KernelBug(step=self.step_index, seq=len(self.events), what=what, kind=kind,
-                                   request=request))
+        self.bugs.append(
+            KernelBug(
+                step=self.step_index, seq=len(self.events), what=what, kind=kind, request=request
+            )
+        )
         self.log("kernel", "BUG", what)
 
     def page_state(self, page: Page) -> PageState:
         return PageState(
-            index=page.index, serial=page.serial, in_file=page.mapping, locked=page.locked,
-            dirty=page.dirty, writeback=page.writeback, error=page.error, refs=page.refs,
-            gen=page.gen, io_gen=page.io_gen, disk_gen=self.disk_gen.get(page.index),
-            lock_owner=page.lock_owner, task_refs=page.task_refs, task_locked=page.task_locked,
+            index=page.index,
+            serial=page.serial,
+            in_file=page.mapping,
+            locked=page.locked,
+            dirty=page.dirty,
+            writeback=page.writeback,
+            error=page.error,
+            refs=page.refs,
+            gen=page.gen,
+            io_gen=page.io_gen,
+            disk_gen=self.disk_gen.get(page.index),
+            lock_owner=page.lock_owner,
+            task_refs=page.task_refs,
+            task_locked=page.task_locked,
         )
 
     # ------------------------------------------------------------------ pages and lookups
@@ -232,8 +252,11 @@ class World:
         else:
             # The radix-tree scan ran to the end of its 64-slot leaf.
             nxt = ((pages[-1].index if pages else start) // 64 + 1) * 64
-        self.log(ctx.name, "lookup",
-                 f"pagevec_lookup(&next={start}, {nr}) -> {_pages(pages)}, next={nxt}")
+        self.log(
+            ctx.name,
+            "lookup",
+            f"pagevec_lookup(&next={start}, {nr}) -> {_pages(pages)}, next={nxt}",
+        )
         return pages, nxt
 
     def pagevec_release(self, pages: list[Page]) -> None:
@@ -332,9 +355,12 @@ class World:
         if wait is not None:
             if wait.queue is None:
                 self._enqueue(wait, page)
-            self.log(ctx.name, "queue",
-                     f"p{page.index} under writeback: entry queued on q{wait.queue}, -EIOCBRETRY",
-                     page)
+            self.log(
+                ctx.name,
+                "queue",
+                f"p{page.index} under writeback: entry queued on q{wait.queue}, -EIOCBRETRY",
+                page,
+            )
             return -EIOCBRETRY
         yield from self.wait_on_page_writeback(ctx, page)
         self.log(ctx.name, "wait", f"p{page.index} writeback done: wait returns 0", page)
@@ -363,16 +389,25 @@ class World:
         self.outstanding.remove(page)
         page.writeback = False
         assert page.io_gen is not None
-        self.io_log.append(IoCompletion(step=self.step_index, seq=len(self.events), index=page.index,
-                                        serial=page.serial, gen=page.io_gen, error=error))
+        self.io_log.append(
+            IoCompletion(
+                step=self.step_index,
+                seq=len(self.events),
+                index=page.index,
+                serial=page.serial,
+                gen=page.io_gen,
+                error=error,
+            )
+        )
         if error:
             page.error = True
             self.log("disk", "io_error", f"I/O on p{page.index} fails: PG_error set", page)
         else:
             assert page.io_gen is not None
             self.disk_gen[page.index] = page.io_gen
-            self.log("disk", "io_done", f"I/O on p{page.index} done (gen {page.io_gen} on disk)",
-                     page)
+            self.log(
+                "disk", "io_done", f"I/O on p{page.index} done (gen {page.io_gen} on disk)", page
+            )
         page.io_gen = None
         self.wake_up_page("disk", page)
 
@@ -381,13 +416,16 @@ class World:
     def aio_wake_function(self, iocb: Iocb, waker: str, page: Page, real: bool) -> None:
         """Remove the entry (already done by the caller) and kick the iocb (rule 13, R14)."""
         if iocb.completed:
-            self.bug("wake-completed-iocb",
-                     f"{waker} wakes the entry of completed iocb {iocb.name} (p{page.index})",
-                     iocb.name)
+            self.bug(
+                "wake-completed-iocb",
+                f"{waker} wakes the entry of completed iocb {iocb.name} (p{page.index})",
+                iocb.name,
+            )
             return
         assert iocb.request is not None
         iocb.request.wakeups.append(
-            Wakeup(step=self.step_index, waker=waker, page=page.index, real=real))
+            Wakeup(step=self.step_index, waker=waker, page=page.index, real=real)
+        )
         self.log(waker, "wake", f"wakes iocb {iocb.name} (q{self.page_waitqueue(page)})", page)
         self.kick_iocb(iocb)
 
@@ -443,9 +481,11 @@ class World:
     def aio_complete(self, iocb: Iocb, result: int) -> None:
         """Report the result. Completing with the entry still queued is a BUG (rule 15, R14)."""
         if iocb.entry is not None and iocb.entry.queue is not None:
-            self.bug("complete-with-queued-wait",
-                     f"aio_complete of {iocb.name} while its wait entry is on q{iocb.entry.queue}",
-                     iocb.name)
+            self.bug(
+                "complete-with-queued-wait",
+                f"aio_complete of {iocb.name} while its wait entry is on q{iocb.entry.queue}",
+                iocb.name,
+            )
         iocb.completed = True
         assert iocb.request is not None
         self.complete_request(iocb.request, iocb.name, result)
@@ -456,10 +496,21 @@ class World:
             return
         first = pos >> PAGE_CACHE_SHIFT
         last = (pos + nbytes - 1) >> PAGE_CACHE_SHIFT
-        pages = tuple(self.page_state(p) for i in range(first, last + 1)
-                      if (p := self.cache.get(i)) is not None)
-        self.progress.append(Progress(step=self.step_index, seq=len(self.events), request=req.name,
-                                      pos=pos, nbytes=nbytes, pages=pages))
+        pages = tuple(
+            self.page_state(p)
+            for i in range(first, last + 1)
+            if (p := self.cache.get(i)) is not None
+        )
+        self.progress.append(
+            Progress(
+                step=self.step_index,
+                seq=len(self.events),
+                request=req.name,
+                pos=pos,
+                nbytes=nbytes,
+                pages=pages,
+            )
+        )
 
     def complete_request(self, req: Request, actor: str, result: int) -> None:
         req.result = result
@@ -498,7 +549,12 @@ class World:
                     page.lock_owner = ctx.name
                     page.refs += 1
                     self.cache.insert(page)
-                    self.log(ctx.name, "create", f"creates p{index} locked (q{self.page_waitqueue(page)})", page)
+                    self.log(
+                        ctx.name,
+                        "create",
+                        f"creates p{index} locked (q{self.page_waitqueue(page)})",
+                        page,
+                    )
                     break
                 page.refs += 1
                 yield from self.lock_page(ctx, page)
@@ -557,12 +613,12 @@ class World:
                 self.unlock_page(name, page)
             self.pagevec_release(pvec)
         if partial:
-            page = yield from self.find_lock_page(task, start - 1)
-            if page is not None:
-                yield from self.wait_on_page_writeback(task, page)
-                self.log(name, "zero", f"zeroes the tail of p{page.index} past {partial}", page)
-                self.unlock_page(name, page)
-                page.refs -= 1
+            tail = yield from self.find_lock_page(task, start - 1)
+            if tail is not None:
+                yield from self.wait_on_page_writeback(task, tail)
+                self.log(name, "zero", f"zeroes the tail of p{tail.index} past {partial}", tail)
+                self.unlock_page(name, tail)
+                tail.refs -= 1
         nxt = start
         while True:
             pvec = self.cache.find_get_pages(nxt, PAGEVEC_SIZE)
@@ -606,8 +662,12 @@ class World:
         if not page.dirty and not page.writeback and page.refs == 1:
             self.remove_from_page_cache("vm", page)
         else:
-            self.log("vm", "reclaim", f"reclaim p{index}: busy ({page.flags()}, refs {page.refs}), kept",
-                     page)
+            self.log(
+                "vm",
+                "reclaim",
+                f"reclaim p{index}: busy ({page.flags()}, refs {page.refs}), kept",
+                page,
+            )
         self.unlock_page("vm", page)
 
     def flush(self, index: int) -> None:
@@ -641,8 +701,11 @@ class World:
         page.task_locked = True
 
     def drop_page_lock(self, task: Task, index: int) -> Gen[None]:
-        held = [p for p in self.all_pages
-                if p.task_locked and p.lock_owner == task.name and p.index == index]
+        held = [
+            p
+            for p in self.all_pages
+            if p.task_locked and p.lock_owner == task.name and p.index == index
+        ]
         page = held[0] if held else self.cache.get(index)
         if page is None:
             self.log(task.name, "unlock", f"unlock_page p{index}: no page")
@@ -696,11 +759,19 @@ class World:
         dispatched = 0
         while self.run_list:
             if dispatched >= self.config.settle_bound:
-                storm = tuple(sorted(((n, c) for n, c in runs.items() if n in self.iocbs),
-                                     key=lambda item: (-item[1], item[0])))
+                storm = tuple(
+                    sorted(
+                        ((n, c) for n, c in runs.items() if n in self.iocbs),
+                        key=lambda item: (-item[1], item[0]),
+                    )
+                )
                 self.bound_hits.append(SettleBoundHit(step=self.step_index, iocbs=storm))
-                self.log("sched", "bound", f"settle bound {self.config.settle_bound} reached; "
-                         f"still runnable: {', '.join(a.name for a in self.run_list)}")
+                self.log(
+                    "sched",
+                    "bound",
+                    f"settle bound {self.config.settle_bound} reached; "
+                    f"still runnable: {', '.join(a.name for a in self.run_list)}",
+                )
                 return
             if self.dispatches >= DISPATCHES_MAX:
                 self.budget_hit = True
@@ -722,15 +793,25 @@ class World:
             return False
         if step.op in ("sync_write", "write"):
             assert step.pos is not None and step.count is not None
-            req = Request(name=step.task, kind=step.op, pos=step.pos, count=step.count,
-                          submitted_at=self.step_index, task=step.task)
+            req = Request(
+                name=step.task,
+                kind=step.op,
+                pos=step.pos,
+                count=step.count,
+                submitted_at=self.step_index,
+                task=step.task,
+            )
             # A task may make several requests: the second is reported as "T#2", and so on.
             earlier = sum(1 for r in self.requests if r.kind != "aio_write" and r.task == step.task)
             if earlier:
                 req.name = f"{step.task}#{earlier + 1}"
             self.requests.append(req)
             task.request = req
-            work = self.sync_write(task, req) if step.op == "sync_write" else self.buffered_write(task, req)
+            work = (
+                self.sync_write(task, req)
+                if step.op == "sync_write"
+                else self.buffered_write(task, req)
+            )
         elif step.op == "truncate":
             assert step.size is not None
             work = self.truncate_inode_pages(task, step.size)
@@ -750,11 +831,17 @@ class World:
         ok = True
         if op == "aio_write":
             assert step.iocb is not None and step.pos is not None and step.count is not None
-            req = Request(name=step.iocb, kind=op, pos=step.pos, count=step.count,
-                          submitted_at=self.step_index)
+            req = Request(
+                name=step.iocb,
+                kind=op,
+                pos=step.pos,
+                count=step.count,
+                submitted_at=self.step_index,
+            )
             self.requests.append(req)
-            iocb = Iocb(name=step.iocb, request=req, nbytes=step.count, left=step.count,
-                        pos=step.pos)
+            iocb = Iocb(
+                name=step.iocb, request=req, nbytes=step.count, left=step.count, pos=step.pos
+            )
             iocb.entry = WaitEntry(owner=iocb, aio=True)
             self.iocbs[step.iocb] = iocb
             self.log(step.iocb, "submit", f"io_submit aio_write pos {step.pos} count {step.count}")
@@ -783,7 +870,9 @@ class World:
     def _run_step(self, step: Step) -> bool:
         name = step.actor
         assert name is not None
-        actor: Actor | None = self.iocbs.get(name) if step.iocb is not None else self.tasks.get(name)
+        actor: Actor | None = (
+            self.iocbs.get(name) if step.iocb is not None else self.tasks.get(name)
+        )
         if actor is None or actor.state not in ("runnable", "paused"):
             state = "unknown" if actor is None else actor.state
             self.log(name, "skip", f"run {name} skipped: {state}")
@@ -796,7 +885,7 @@ class World:
         return True
 
     def drain(self) -> None:
-        """After the last step: resume paused actors, settle, then complete I/O oldest first (R4)."""
+        """After the last step: resume paused actors, settle, complete I/O oldest first (R4)."""
         self.step_index = len(self.case.steps)
         self.log("sched", "drain", "drain")
         for actor in self.paused:
@@ -820,8 +909,13 @@ class World:
     def freeze(self) -> RunRecord:
         requests = tuple(
             RequestResult(
-                name=req.name, kind=req.kind, pos=req.pos, count=req.count,
-                submitted_at=req.submitted_at, result=req.result, completed_at=req.completed_at,
+                name=req.name,
+                kind=req.kind,
+                pos=req.pos,
+                count=req.count,
+                submitted_at=req.submitted_at,
+                result=req.result,
+                completed_at=req.completed_at,
                 retries=self.iocbs[req.name].retries if req.kind == "aio_write" else 0,
                 not_on_disk_at_completion=req.not_on_disk,
                 generations=tuple((i, s, g) for i, (s, g) in sorted(req.generations.items())),
@@ -831,7 +925,9 @@ class World:
             )
             for req in self.requests
         )
-        queued = tuple((q, entry.owner.name) for q, queue in enumerate(self.queues) for entry in queue)
+        queued = tuple(
+            (q, entry.owner.name) for q, queue in enumerate(self.queues) for entry in queue
+        )
         asleep = tuple(a.name for a in self._actors() if a.state == "asleep")
         final = FinalState(
             pages=tuple(self.page_state(p) for p in self.all_pages),
@@ -842,10 +938,17 @@ class World:
             paused=tuple(a.name for a in self.paused),
         )
         return RunRecord(
-            case=self.case, version=self.version.name, requests=requests,
-            kernel_bugs=tuple(self.bugs), settle_bound_hits=tuple(self.bound_hits),
-            skipped_steps=tuple(self.skipped), events=tuple(self.events), final=final,
-            budget_hit=self.budget_hit, progress=tuple(self.progress), io_log=tuple(self.io_log),
+            case=self.case,
+            version=self.version.name,
+            requests=requests,
+            kernel_bugs=tuple(self.bugs),
+            settle_bound_hits=tuple(self.bound_hits),
+            skipped_steps=tuple(self.skipped),
+            events=tuple(self.events),
+            final=final,
+            budget_hit=self.budget_hit,
+            progress=tuple(self.progress),
+            io_log=tuple(self.io_log),
         )
 
     def _actors(self) -> Iterator[Actor]:

@@ -1,0 +1,110 @@
+"""The `pagefuzz` command as a user meets it: help, exit codes, one-line errors, determinism."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pagefuzz._cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+ONE_PAGE = ROOT / "corpus" / "examples" / "one-page-aio.json"
+
+
+def _run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "pagefuzz", *args], capture_output=True,
+                          text=True, cwd=ROOT, env={**os.environ, **(env or {})}, check=False)
+
+
+def test_help_lists_replay(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["--help"])
+    assert info.value.code == 0
+    assert "replay" in capsys.readouterr().out
+
+
+def test_replay_help_documents_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["replay", "--help"])
+    out = capsys.readouterr().out
+    assert "2 bad input" in " ".join(out.split())
+
+
+def test_acceptance_one_page_aio(capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 2 acceptance. pre: the wait phase locks p0, sets next = 1, unlocks, queues the
+    entry (p0 under writeback) and returns bytes = (1 << 12) - 0 = 4096 = count, so aio_pwrite
+    completes at once (step 0, 1 run) with p0 still under writeback. post: curr stays 0, bytes 0,
+    -EIOCBRETRY; complete_io(p0) at step 1 wakes A; run 2 finds p0 clean, curr = 1, 4096."""
+    assert main(["replay", str(ONE_PAGE), "--json", "--impl", "pre,post"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    pre = out["versions"]["pre"]["requests"]["A"]
+    post = out["versions"]["post"]["requests"]["A"]
+    assert (pre["result"], pre["completed_at"], pre["retries"], pre["not_on_disk_at_completion"]) == (4096, 0, 1, [0])
+    assert (post["result"], post["completed_at"], post["retries"], post["not_on_disk_at_completion"]) == (4096, 1, 2, [])
+    assert out["versions"]["pre"]["verdict"] == "fail"
+    assert out["versions"]["post"]["verdict"] == "pass"
+    assert out["differential"][0]["pair"] == ["pre", "post"]
+    assert out["differential"][0]["class"] == "fixed"
+
+
+def test_json_is_byte_identical_across_processes_and_hash_seeds() -> None:
+    outputs = {_run("replay", str(ROOT / "corpus"), "--json",
+                    env={"PYTHONHASHSEED": seed}).stdout for seed in ("0", "1", "4242")}
+    assert len(outputs) == 1
+    assert json.loads(outputs.pop())
+
+
+def test_bad_case_file_is_one_line_exit_2(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"format": "pagefuzz/case-v1", "steps": [{"op": "flush"}]}))
+    proc = _run("replay", str(bad))
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [f"pagefuzz: error: {bad}: steps[0].page: missing (required by flush)"]
+    assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize(
+    ("content", "needle"),
+    [
+        (b"{not json", "invalid JSON at line 1"),
+        (b"\xff\xfe", "not UTF-8"),
+        (b"[]", "a case must be a JSON object"),
+    ],
+)
+def test_unusable_files_are_one_line(tmp_path: Path, content: bytes, needle: str) -> None:
+    bad = tmp_path / "x.json"
+    bad.write_bytes(content)
+    proc = _run("replay", str(bad))
+    assert proc.returncode == 2
+    assert len(proc.stderr.strip().splitlines()) == 1
+    assert needle in proc.stderr and str(bad) in proc.stderr
+
+
+def test_directory_and_unknown_version_and_bad_flag(tmp_path: Path) -> None:
+    assert _run("replay", str(tmp_path)).returncode == 2
+    proc = _run("replay", str(ONE_PAGE), "--impl", "nosuch")
+    assert proc.returncode == 2 and "unknown version 'nosuch'" in proc.stderr
+    proc = _run("replay", str(ONE_PAGE), "--frobnicate")
+    assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_changed_expectation_exits_1_with_readable_diff(tmp_path: Path) -> None:
+    raw = json.loads(ONE_PAGE.read_text())
+    raw["expect"] = {"checks": {"pre": [], "post": []}, "differential": {"pre/post": "same"}}
+    case = tmp_path / "changed.json"
+    case.write_text(json.dumps(raw))
+    proc = _run("replay", str(case), "--impl", "pre,post", env={"CI": "true"})
+    assert proc.returncode == 1
+    assert "MISMATCH expected pre: pass, got [completion, byte_count, kernel_bug]" in proc.stdout
+    assert "MISMATCH expected pre/post: same, got fixed" in proc.stdout
+
+
+def test_trace_prints_timeline_plain_when_piped() -> None:
+    proc = _run("replay", str(ONE_PAGE), "--trace", "--impl", "post", env={"CI": "true"})
+    assert proc.returncode == 0
+    assert "timeline post" in proc.stdout
+    assert "\x1b[" not in proc.stdout
+    assert "   1  disk     I/O on p0 done (gen 1 on disk)" in proc.stdout
