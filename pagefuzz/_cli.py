@@ -64,6 +64,80 @@ def cmd_replay(args: argparse.Namespace) -> int:
     return status
 
 
+def cmd_fuzz(args: argparse.Namespace) -> int:
+    from fuzz.campaign import Campaign, CampaignError
+    from pagefuzz._fuzzing import run_fuzz
+
+    versions = _versions(args.versions, None)
+    corpus = None if args.fresh else args.corpus
+    try:
+        campaign = Campaign.create(
+            args.out, args.engine, versions, args.jobs, args.time, args.seed, corpus, args.resume
+        )
+    except CampaignError as exc:
+        raise CaseFileError(str(exc)) from None
+    summary = run_fuzz(_console(), campaign, args.json)
+    if args.json:
+        sys.stdout.write(json.dumps(summary, indent=1) + "\n")
+    return EXIT_OK
+
+
+def cmd_minimize(args: argparse.Namespace) -> int:
+    from pagefuzz._fuzzing import run_minimize
+
+    run_minimize(_console(), args.case, args.output, _versions(None, args.impl), args.finding or [])
+    return EXIT_OK
+
+
+def cmd_triage(args: argparse.Namespace) -> int:
+    from pagefuzz._fuzzing import run_triage
+
+    groups = run_triage(
+        _console(),
+        args.paths,
+        _versions(None, args.impl),
+        args.corpus if args.promote else None,
+        args.trace,
+    )
+    if args.json:
+        sys.stdout.write(
+            json.dumps(
+                [
+                    {
+                        "signature": g.signature,
+                        "key": g.key,
+                        "class": g.cls,
+                        "flaky": g.flaky,
+                        "files": g.sources,
+                        "case": g.case.to_json(),
+                    }
+                    for g in groups
+                ],
+                indent=1,
+            )
+            + "\n"
+        )
+    return EXIT_OK
+
+
+def cmd_coverage(args: argparse.Namespace) -> int:
+    from impls.registry import REGISTRY as ALL
+    from pagefuzz._fuzzing import run_coverage
+
+    run_coverage(_console(), args.corpus or [Path("corpus")], args.html, list(ALL))
+    return EXIT_OK
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text.rstrip("s"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError("must be positive")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="pagefuzz",
@@ -106,6 +180,123 @@ def build_parser() -> argparse.ArgumentParser:
         help="also print each version's event timeline, side by side",
     )
     replay.set_defaults(func=cmd_replay)
+
+    fuzz = sub.add_parser(
+        "fuzz",
+        help="run a fuzzing campaign: find, record and minimise every distinct finding",
+        description="Run one worker per job until the time is up (or Ctrl-C). Each new finding "
+        "(version/check/request-kind not shown by the corpus nor already found) is written "
+        "atomically as it is found and minimised in the background into "
+        "OUT/findings/<signature>.json; OUT/campaign.json holds the summary. A live view on a "
+        "terminal, a plain line every 5 s otherwise.",
+    )
+    fuzz.add_argument(
+        "--versions",
+        metavar="A,B,...",
+        default=",".join(DEFAULT_VERSIONS),
+        help="versions to run on every case (default: %(default)s)",
+    )
+    fuzz.add_argument(
+        "--engine",
+        choices=("atheris", "hypothesis", "random"),
+        default="atheris",
+        help="atheris (libFuzzer, coverage-guided; default), hypothesis, or "
+        "random (seeded uniform baseline)",
+    )
+    fuzz.add_argument("--jobs", type=int, default=1, help="worker processes (default 1)")
+    fuzz.add_argument(
+        "--time",
+        type=_positive_float,
+        default=60.0,
+        metavar="SECONDS",
+        help="campaign length in seconds (default 60)",
+    )
+    fuzz.add_argument("--seed", type=int, default=1, help="first worker's seed (default 1)")
+    fuzz.add_argument(
+        "--out",
+        type=Path,
+        default=Path("campaigns/latest"),
+        help="campaign directory (default campaigns/latest)",
+    )
+    fuzz.add_argument(
+        "--corpus",
+        type=Path,
+        default=Path("corpus"),
+        help="findings shown by these cases are known, not new (default corpus)",
+    )
+    fuzz.add_argument(
+        "--fresh",
+        action="store_true",
+        help="start from an empty corpus: every finding counts as new",
+    )
+    fuzz.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the stopped campaign in --out (its engine, versions, seeds)",
+    )
+    fuzz.add_argument("--json", action="store_true", help="print the summary as JSON at the end")
+    fuzz.set_defaults(func=cmd_fuzz)
+
+    mini = sub.add_parser(
+        "minimize",
+        aliases=["minimise"],
+        help="shrink a case while it keeps its findings",
+        description="Remove steps (delta debugging), pauses and run steps, shrink positions, "
+        "counts and sizes, and simplify the config, keeping every finding "
+        "(version/check/request-kind) the case shows, or those named by --finding. The result "
+        "is 1-minimal: removing any single step loses a finding. Prints what was removed.",
+    )
+    mini.add_argument("case", type=Path, metavar="CASE")
+    mini.add_argument("-o", "--output", type=Path, required=True, metavar="OUT")
+    mini.add_argument("--impl", action="append", metavar="NAME", help="versions to run")
+    mini.add_argument(
+        "--finding",
+        action="append",
+        metavar="VERSION/CHECK/KIND",
+        help="keep only this finding (repeatable), e.g. post/completion/aio_write",
+    )
+    mini.set_defaults(func=cmd_minimize)
+
+    triage = sub.add_parser(
+        "triage",
+        help="group raw findings by signature, minimise, classify, promote into the corpus",
+        description="Replay each finding (campaign directories, finding files or case files) "
+        "three times (a differing replay is flagged FLAKY), group by signature, minimise each "
+        "group, classify it against the other versions (fixed / regressed / both / crash) and "
+        "print one table; --promote writes each minimal case with its expect block.",
+    )
+    triage.add_argument("paths", nargs="+", type=Path, metavar="DIR|FILE")
+    triage.add_argument("--impl", action="append", metavar="NAME", help="versions to run")
+    triage.add_argument(
+        "--promote", action="store_true", help="write the minimal cases into --corpus"
+    )
+    triage.add_argument(
+        "--corpus",
+        type=Path,
+        default=Path("corpus/findings"),
+        help="where --promote writes (default corpus/findings)",
+    )
+    triage.add_argument(
+        "--trace", action="store_true", help="print each group's timelines side by side"
+    )
+    triage.add_argument("--json", action="store_true", help="also print the groups as JSON")
+    triage.set_defaults(func=cmd_triage)
+
+    cov = sub.add_parser(
+        "coverage",
+        help="line and branch coverage of sim/ and impls/ reached by a corpus",
+        description="Replay the corpus under coverage.py (in a child process) against every "
+        "registered version and report line and branch coverage of sim/ and impls/.",
+    )
+    cov.add_argument(
+        "corpus",
+        nargs="*",
+        type=Path,
+        metavar="CORPUS",
+        help="case files or directories (default corpus)",
+    )
+    cov.add_argument("--html", type=Path, metavar="DIR", help="also write an HTML report")
+    cov.set_defaults(func=cmd_coverage)
     return parser
 
 

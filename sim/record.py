@@ -157,6 +157,7 @@ class KernelBug:
     what: str
     kind: str  # complete-with-queued-wait | wake-completed-iocb | unlock-unlocked-page
     request: str | None = None  # the iocb concerned, where there is one
+    by_case: bool = False  # done by a case's own unlock_page step, not by kernel code
 
     def to_json(self) -> dict[str, Any]:
         return {"step": self.step, "what": self.what}
@@ -175,6 +176,7 @@ class FinalState:
     queued: tuple[tuple[int, str], ...]  # (queue, owner) entries still queued, head first
     asleep: tuple[str, ...]  # actors asleep at the end
     outstanding_io: tuple[int, ...]  # page indices with I/O still outstanding
+    asleep_on: tuple[tuple[str, int, bool], ...] = ()  # (actor, page, held by a case task)
     runnable: tuple[str, ...] = ()  # actors left on the run list (a settle bound stopped them)
     paused: tuple[str, ...] = ()
 

@@ -104,6 +104,7 @@ class Actor:
 @dataclass(eq=False)
 class Task(Actor):
     request: Request | None = None
+    doing: str = ""  # the op of its current or last piece of work
 
 
 @dataclass(eq=False)
@@ -198,10 +199,15 @@ class World:
             )
         )
 
-    def bug(self, kind: str, what: str, request: str | None = None) -> None:
+    def bug(self, kind: str, what: str, request: str | None = None, by_case: bool = False) -> None:
         self.bugs.append(
             KernelBug(
-                step=self.step_index, seq=len(self.events), what=what, kind=kind, request=request
+                by_case=by_case,
+                step=self.step_index,
+                seq=len(self.events),
+                what=what,
+                kind=kind,
+                request=request,
             )
         )
         self.log("kernel", "BUG", what)
@@ -306,7 +312,14 @@ class World:
     def unlock_page(self, actor: str, page: Page) -> None:
         """Clear the lock bit, then wake every entry on the page's queue (rule 7)."""
         if not page.locked:
-            self.bug("unlock-unlocked-page", f"{actor} unlocks p{page.index}, which is not locked")
+            # A case's own unlock_page step on an unlocked page is the case's doing.
+            task = self.tasks.get(actor)
+            by_case = task is not None and task.doing == "unlock_page"
+            self.bug(
+                "unlock-unlocked-page",
+                f"{actor} unlocks p{page.index}, which is not locked",
+                by_case=by_case,
+            )
         page.locked = False
         page.lock_owner = None
         page.task_locked = False
@@ -320,7 +333,10 @@ class World:
         rule 11); AIO entries are never filtered.
         """
         queue = self.queues[self.page_waitqueue(page)]
-        real = waker not in self.iocbs
+        # Real events: I/O completion and unlocks by anything but an AIO *retry* (an iocb's runs
+        # after its first, which io_submit started: its copy and write-out unlocks are real).
+        waking_iocb = self.iocbs.get(waker)
+        real = waking_iocb is None or waking_iocb.retries <= 1
         for entry in list(queue):
             if entry.queue is None:
                 continue
@@ -700,7 +716,16 @@ class World:
         yield from self.lock_page(task, page)
         page.task_locked = True
 
+    def _page_lock_of_other(self, task: str, index: int) -> Page | None:
+        """The page at `index` if it is locked by someone other than `task`."""
+        page = self.cache.get(index)
+        if page is not None and page.locked and page.lock_owner != task:
+            return page
+        return None
+
     def drop_page_lock(self, task: Task, index: int) -> Gen[None]:
+        """Another task drops a lock it holds. It never releases a lock someone else holds: that
+        would break the holder's mutual exclusion, which no kernel path does."""
         held = [
             p
             for p in self.all_pages
@@ -709,6 +734,13 @@ class World:
         page = held[0] if held else self.cache.get(index)
         if page is None:
             self.log(task.name, "unlock", f"unlock_page p{index}: no page")
+            return
+        if not held and page.locked:
+            self.log(
+                task.name,
+                "unlock",
+                f"unlock_page p{index}: locked by {page.lock_owner}, not ours: nothing done",
+            )
             return
         self.unlock_page(task.name, page)
         if held:
@@ -791,6 +823,15 @@ class World:
         if task.gen is not None:
             self.log(step.task, "skip", f"{step.op} skipped: {step.task} is {task.state}")
             return False
+        if step.op == "unlock_page" and step.page is not None:
+            other = self._page_lock_of_other(step.task, step.page)
+            if other is not None:
+                self.log(
+                    step.task,
+                    "skip",
+                    f"unlock_page skipped: p{step.page} is locked by {other.lock_owner}",
+                )
+                return False
         if step.op in ("sync_write", "write"):
             assert step.pos is not None and step.count is not None
             req = Request(
@@ -821,6 +862,7 @@ class World:
         else:
             assert step.page is not None
             work = self.drop_page_lock(task, step.page)
+        task.doing = step.op
         self.log(step.task, "start", f"{step.op} {_step_args(step)}")
         task.gen = work
         self.make_runnable(task)
@@ -928,11 +970,19 @@ class World:
         queued = tuple(
             (q, entry.owner.name) for q, queue in enumerate(self.queues) for entry in queue
         )
-        asleep = tuple(a.name for a in self._actors() if a.state == "asleep")
+        sleepers = [a for a in self._actors() if a.state == "asleep"]
+        asleep = tuple(a.name for a in sleepers)
+        # What each sleeper waits on, and whether a case task's own lock_page holds it there.
+        asleep_on = tuple(
+            (a.name, e.page.index, e.page.task_locked)
+            for a in sleepers
+            if (e := a.sync_entry) is not None and e.page is not None
+        )
         final = FinalState(
             pages=tuple(self.page_state(p) for p in self.all_pages),
             queued=queued,
             asleep=asleep,
+            asleep_on=asleep_on,
             outstanding_io=tuple(p.index for p in self.outstanding),
             runnable=tuple(a.name for a in self.run_list),
             paused=tuple(a.name for a in self.paused),

@@ -1,0 +1,435 @@
+"""A fuzzing campaign: worker processes, background minimisation, a live view, a summary.
+
+Layout of a campaign directory:
+
+    campaign.json              summary, rewritten atomically every few seconds and at the end
+    known.json                 signatures known when the campaign (or its last resume) started
+    findings/raw/<sig>.json    a finding as its worker first saw it (case, raw input beside it)
+    findings/<sig>.json        the minimised case, with its expect block and metadata
+    crashes/                   harness errors (exceptions outside the oracle), kept apart
+    workers/<n>/stats.json     each worker's counters, rewritten about once a second
+    workers/<n>/log.txt        each worker's own output (libFuzzer's, for atheris)
+    libfuzzer-corpus/          atheris' working corpus, shared by its workers
+    hypothesis-db/             the hypothesis engine's example database (shareable)
+
+Workers write findings themselves, atomically, so a worker killed at any moment loses nothing
+it had found; the campaign restarts a dead worker with the next seed while time remains.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import platform
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+from fuzz.files import read_json, write_json_atomic
+from fuzz.minimize import minimize
+from fuzz.target import Evaluator, FindingStore, known_signatures
+from sim import parse_case
+
+ENGINES: Final = ("atheris", "hypothesis", "random")
+FORMAT: Final = "pagefuzz/campaign-v1"
+#: Seconds between looks at the workers, and between summary rewrites.
+POLL_S: Final = 0.5
+SUMMARY_S: Final = 5.0
+FUZZER_SCRIPT: Final = Path(__file__).resolve().parent / "differential_fuzzer.py"
+#: libFuzzer options: inputs sized for 16 two-byte steps, no slow length ramp-up (measured:
+#: time to a bug from ~12 s to ~1 s, ../shared/notes/fuzzing-toolchain.md).
+LIBFUZZER_ARGS: Final = ("-max_len=34", "-len_control=0", "-print_final_stats=1")
+
+
+class CampaignError(Exception):
+    """Bad campaign arguments or directory; str() is the one line to print."""
+
+
+@dataclass
+class Worker:
+    index: int
+    seed: int
+    process: subprocess.Popen[bytes]
+    log: Path
+    restarts: int = 0
+
+
+@dataclass
+class Campaign:
+    out: Path
+    engine: str
+    versions: list[str]
+    jobs: int
+    seconds: float
+    seed: int
+    corpus: Path | None
+    summary: dict[str, Any] = field(default_factory=dict)
+    workers: list[Worker] = field(default_factory=list)
+    started: float = 0.0
+    elapsed_before: float = 0.0
+    executions_before: int = 0
+    minimized: set[str] = field(default_factory=set)
+    totals: dict[int, dict[str, Any]] = field(default_factory=dict)
+
+    # ---------------------------------------------------------------- set-up
+
+    @classmethod
+    def create(
+        cls,
+        out: Path,
+        engine: str,
+        versions: list[str],
+        jobs: int,
+        seconds: float,
+        seed: int,
+        corpus: Path | None,
+        resume: bool,
+    ) -> Campaign:
+        if engine not in ENGINES:
+            raise CampaignError(
+                f"--engine: unknown engine {engine!r}; engines: {', '.join(ENGINES)}"
+            )
+        if jobs < 1:
+            raise CampaignError("--jobs: must be at least 1")
+        if seconds <= 0:
+            raise CampaignError("--time: must be positive")
+        campaign = cls(out, engine, versions, jobs, seconds, seed, corpus)
+        summary_path = out / "campaign.json"
+        if resume:
+            if not summary_path.exists():
+                raise CampaignError(f"{summary_path}: no campaign to resume here")
+            try:
+                old = read_json(summary_path)
+                campaign.engine = str(old["engine"])
+                campaign.versions = list(old["versions"])
+                campaign.seed = int(old["next_seed"])
+                campaign.elapsed_before = float(old["seconds"])
+                campaign.executions_before = int(old["executions"])
+                campaign.summary = old
+            except (ValueError, KeyError, TypeError) as exc:
+                raise CampaignError(f"{summary_path}: cannot resume: bad field {exc}") from None
+        elif summary_path.exists() and read_json(summary_path).get("status") == "running":
+            raise CampaignError(f"{out}: a campaign is running or was killed here; use --resume")
+        return campaign
+
+    def prepare(self) -> None:
+        self.out.mkdir(parents=True, exist_ok=True)
+        store = FindingStore(self.out)
+        known = known_signatures(self.corpus, self.versions) | store.signatures_on_disk()
+        write_json_atomic(self.out / "known.json", sorted(known))
+        self.minimized = (
+            {p.stem for p in store.root.glob("*.json")} if store.root.exists() else set()
+        )
+        if not self.summary:
+            self.summary = {
+                "format": FORMAT,
+                "machine": {
+                    "platform": platform.platform(),
+                    "python": platform.python_version(),
+                    "cpus": os.cpu_count(),
+                },
+                "engine": self.engine,
+                "versions": self.versions,
+                "jobs": self.jobs,
+                "seed": self.seed,
+                "corpus": str(self.corpus) if self.corpus else None,
+                "findings": [],
+                "crashes": 0,
+            }
+        self.summary["rounds"] = int(self.summary.get("rounds", 0)) + 1
+        self.summary["known_at_start"] = len(known)
+
+    # ---------------------------------------------------------------- workers
+
+    def _command(self, index: int, seed: int, seconds: float) -> list[str]:
+        if self.engine == "atheris":
+            corpus_dir = self.out / "libfuzzer-corpus"
+            corpus_dir.mkdir(parents=True, exist_ok=True)
+            return [
+                sys.executable,
+                str(FUZZER_SCRIPT),
+                str(corpus_dir),
+                *LIBFUZZER_ARGS,
+                f"-seed={seed}",
+                f"-max_total_time={max(1, int(seconds))}",
+            ]
+        return [
+            sys.executable,
+            "-m",
+            "fuzz.worker",
+            "--engine",
+            self.engine,
+            "--out",
+            str(self.out),
+            "--worker",
+            str(index),
+            "--seed",
+            str(seed),
+            "--seconds",
+            f"{seconds:.3f}",
+            "--versions",
+            ",".join(self.versions),
+        ]
+
+    def _spawn(self, index: int, seed: int, seconds: float, restarts: int = 0) -> Worker:
+        log = self.out / "workers" / str(index) / "log.txt"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        env = {
+            **os.environ,
+            "PAGEFUZZ_OUT": str(self.out),
+            "PAGEFUZZ_WORKER": str(index),
+            "PAGEFUZZ_SEED": str(seed),
+            "PAGEFUZZ_VERSIONS": ",".join(self.versions),
+            "PYTHONHASHSEED": "0",
+        }
+        # libFuzzer re-runs argv[0] through sh for some flags: keep this interpreter first.
+        env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
+        with log.open("ab") as handle:
+            process = subprocess.Popen(
+                self._command(index, seed, seconds),
+                stdout=handle,
+                stderr=subprocess.STDOUT,
+                env=env,
+                cwd=self.out,
+                start_new_session=True,
+            )
+        return Worker(index, seed, process, log, restarts)
+
+    def _remaining(self) -> float:
+        return self.seconds - (time.monotonic() - self.started)
+
+    def _check_workers(self) -> None:
+        """Restart a worker that died before its time was up (a kill, a crash of Python)."""
+        for i, worker in enumerate(self.workers):
+            code = worker.process.poll()
+            if code is None:
+                continue
+            self._fold_stats(worker)
+            remaining = self._remaining()
+            if code != 0 and remaining > 2:
+                seed = self._next_seed()
+                self.workers[i] = self._spawn(worker.index, seed, remaining, worker.restarts + 1)
+                self.summary.setdefault("worker_restarts", 0)
+                self.summary["worker_restarts"] += 1
+
+    def _next_seed(self) -> int:
+        seed = int(self.summary.get("next_seed", self.seed + self.jobs))
+        self.summary["next_seed"] = seed + 1
+        return seed
+
+    # ---------------------------------------------------------------- statistics
+
+    def _stats(self, worker: Worker) -> dict[str, Any]:
+        path = self.out / "workers" / str(worker.index) / "stats.json"
+        try:
+            stats: dict[str, Any] = read_json(path)
+        except (OSError, ValueError):
+            return {}
+        if stats.get("pid") != worker.process.pid:
+            return {}  # an earlier process's numbers, already folded in
+        if self.engine == "atheris":
+            stats["coverage"] = _libfuzzer_coverage(worker.log)
+        return stats
+
+    def _fold_stats(self, worker: Worker) -> None:
+        """Keep the executions of a finished process in the totals before it is replaced."""
+        done = self.totals.setdefault(worker.index, {"executions": 0, "crashes": 0})
+        if done.get("seen_pid") == worker.process.pid:
+            return
+        stats = self._stats(worker)
+        if stats:
+            done["executions"] += int(stats.get("executions", 0))
+            done["crashes"] += int(stats.get("crashes", 0))
+            done["seen_pid"] = worker.process.pid
+
+    def snapshot(self) -> dict[str, Any]:
+        """Live numbers for the view and the summary."""
+        rows = []
+        executions = self.executions_before
+        crashes = 0
+        for worker in self.workers:
+            stats = (
+                self._stats(worker)
+                if self.totals.get(worker.index, {}).get("seen_pid") != worker.process.pid
+                else {}
+            )
+            earlier = self.totals.get(worker.index, {})
+            execs = int(stats.get("executions", 0)) + int(earlier.get("executions", 0))
+            crashes += int(stats.get("crashes", 0)) + int(earlier.get("crashes", 0))
+            executions += execs
+            rows.append(
+                {
+                    "worker": worker.index,
+                    "seed": worker.seed,
+                    "exec_per_s": stats.get("exec_per_s", 0.0),
+                    "executions": execs,
+                    "coverage": stats.get("coverage", 0),
+                    "restarts": worker.restarts,
+                    "alive": worker.process.poll() is None,
+                }
+            )
+        elapsed = time.monotonic() - self.started
+        return {
+            "elapsed": elapsed,
+            "executions": executions,
+            "crashes": crashes,
+            "workers": rows,
+            "findings": self.summary["findings"],
+        }
+
+    # ---------------------------------------------------------------- findings
+
+    def collect_findings(self, evaluator: Evaluator) -> list[str]:
+        """Minimise every raw finding not yet minimised; returns the new signatures."""
+        store = FindingStore(self.out)
+        if not store.raw_dir.exists():
+            return []
+        new = []
+        for raw_path in sorted(store.raw_dir.glob("*.json")):
+            signature = raw_path.stem
+            if signature in self.minimized:
+                continue
+            try:
+                raw = read_json(raw_path)
+                case = parse_case(raw["case"])
+            except (OSError, ValueError, KeyError):
+                continue  # being written by a worker that was killed: the next look sees it
+            small, removed = minimize(case, evaluator, frozenset({signature}))
+            small = _with_name_and_expect(
+                small, f"{raw['key'].replace('/', '-')}-{signature}", evaluator
+            )
+            found_at = float(raw.get("seconds", 0.0)) + self.elapsed_before
+            record = {
+                "signature": signature,
+                "key": raw["key"],
+                "version": raw["version"],
+                "check": raw["check"],
+                "engine": raw.get("engine", self.engine),
+                "worker": raw.get("worker"),
+                "first_seen_s": round(found_at, 3),
+                "first_seen_executions": raw.get("executions"),
+                "steps_found": len(raw["case"]["steps"]),
+                "steps_minimized": len(small.steps),
+                "shrunk_by": raw.get("shrunk_by"),
+                "removed": removed,
+                "case": small.to_json(),
+            }
+            write_json_atomic(store.root / f"{signature}.json", record)
+            self.minimized.add(signature)
+            self.summary["findings"].append(
+                {
+                    k: record[k]
+                    for k in (
+                        "signature",
+                        "key",
+                        "engine",
+                        "first_seen_s",
+                        "first_seen_executions",
+                        "steps_found",
+                        "steps_minimized",
+                    )
+                }
+            )
+            new.append(signature)
+        return new
+
+    # ---------------------------------------------------------------- the run
+
+    def write_summary(self, status: str) -> None:
+        snap = self.snapshot()
+        elapsed = self.elapsed_before + snap["elapsed"]
+        self.summary.update(
+            {
+                "status": status,
+                "seconds": round(elapsed, 3),
+                "executions": snap["executions"],
+                "exec_per_s": round(snap["executions"] / elapsed, 1) if elapsed > 0 else 0.0,
+                "crashes": snap["crashes"],
+                "workers": snap["workers"],
+            }
+        )
+        self.summary.setdefault("next_seed", self.seed + self.jobs)
+        write_json_atomic(self.out / "campaign.json", self.summary)
+
+    def run(self, on_tick: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
+        self.prepare()
+        evaluator = Evaluator(self.versions)
+        self.started = time.monotonic()
+        self.summary["next_seed"] = self.seed + self.jobs
+        self.workers = [self._spawn(i, self.seed + i, self.seconds) for i in range(self.jobs)]
+        status = "done"
+        last_summary = 0.0
+        try:
+            self.write_summary("running")
+            while True:
+                self._check_workers()
+                self.collect_findings(evaluator)
+                on_tick(self.snapshot())
+                if all(w.process.poll() is not None for w in self.workers):
+                    break
+                if self._remaining() < -30:  # a worker overran its own deadline badly
+                    break
+                if time.monotonic() - last_summary > SUMMARY_S:
+                    self.write_summary("running")
+                    last_summary = time.monotonic()
+                time.sleep(POLL_S)
+        except KeyboardInterrupt:
+            status = "stopped"
+        finally:
+            self._stop_workers()
+            for worker in self.workers:
+                self._fold_stats(worker)
+            self.collect_findings(evaluator)
+            self.write_summary(status)
+        return self.summary
+
+    def _stop_workers(self) -> None:
+        for worker in self.workers:
+            if worker.process.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(worker.process.pid, signal.SIGINT)
+        deadline = time.monotonic() + 10
+        for worker in self.workers:
+            try:
+                worker.process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                os.killpg(worker.process.pid, signal.SIGKILL)
+                worker.process.wait()
+
+
+def _with_name_and_expect(case: Any, name: str, evaluator: Evaluator) -> Any:
+    """Name a minimised case and record what every campaign version does on it."""
+    from dataclasses import replace
+
+    evaluation = evaluator.evaluate(case)
+    checks = {v: list(verdict.checks) for v, verdict in evaluation.verdicts.items()}
+    return replace(case, name=name, expect={"checks": checks})
+
+
+def _libfuzzer_coverage(log: Path) -> int:
+    """The last `cov:` figure libFuzzer printed (it reports coverage only in its log)."""
+    try:
+        with log.open("rb") as handle:
+            handle.seek(max(0, log.stat().st_size - 8192))
+            tail = handle.read().decode("utf-8", "replace")
+    except OSError:
+        return 0
+    best = 0
+    for line in tail.splitlines():
+        if " cov: " in line:
+            try:
+                best = int(line.split(" cov: ", 1)[1].split()[0])
+            except (IndexError, ValueError):
+                continue
+    return best
+
+
+def load_summary(path: Path) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(path.read_text())
+    return data

@@ -1,0 +1,64 @@
+#!/usr/bin/env python3
+"""libFuzzer target (atheris): decode bytes to a case, run every version, judge, keep findings.
+
+Run on its own:   python fuzz/differential_fuzzer.py CORPUS_DIR -max_total_time=60
+or through        pagefuzz fuzz --engine atheris
+
+Environment: PAGEFUZZ_OUT (campaign directory; default campaigns/standalone), PAGEFUZZ_VERSIONS
+(comma-separated; default pre,post,recheck-locked), PAGEFUZZ_WORKER (worker number), PAGEFUZZ_SEED.
+Coverage feedback instruments `sim` and `impls` only: the harness and the oracle stay
+uninstrumented (see ../shared/notes/fuzzing-toolchain.md). A known verdict never stops libFuzzer:
+findings are recorded in-process and the target returns normally; only a harness error (an
+exception outside the oracle) is recorded as a crash, and fuzzing goes on.
+"""
+
+import os
+import sys
+from pathlib import Path
+
+import atheris
+
+with atheris.instrument_imports(include=["sim", "impls"]):
+    import impls.registry  # noqa: F401  (instrumented before anything else imports it)
+    import sim.world  # noqa: F401
+
+from fuzz.decode import decode
+from fuzz.worker import WorkerState
+
+_STATE: WorkerState | None = None
+
+
+def _state() -> WorkerState:
+    global _STATE
+    if _STATE is None:
+        out = Path(os.environ.get("PAGEFUZZ_OUT", "campaigns/standalone"))
+        versions = os.environ.get("PAGEFUZZ_VERSIONS", "pre,post,recheck-locked").split(",")
+        _STATE = WorkerState(
+            out,
+            int(os.environ.get("PAGEFUZZ_WORKER", "0")),
+            versions,
+            "atheris",
+            int(os.environ.get("PAGEFUZZ_SEED", "0")),
+        )
+    return _STATE
+
+
+def TestOneInput(data: bytes) -> None:
+    _state().execute(decode(data), data)
+
+
+def _flush_stats() -> None:
+    if _STATE is not None:
+        _STATE.maybe_write_stats(force=True)
+
+
+def main() -> None:
+    import atexit
+
+    atexit.register(_flush_stats)
+    atheris.Setup(sys.argv, TestOneInput)
+    atheris.Fuzz()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,231 @@
+"""One fuzzing worker process: an engine loop that evaluates cases and records findings.
+
+`python -m fuzz.worker --engine random|hypothesis --out DIR --worker N --seed S --seconds T
+--versions a,b`. The atheris engine runs `fuzz/differential_fuzzer.py` instead, which shares
+`WorkerState`. A worker writes each new finding atomically the moment it sees it, and its
+statistics to `DIR/workers/N/stats.json` about once a second, so killing it loses nothing but
+the executions since.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import time
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Final
+
+from hypothesis.database import ExampleDatabase
+
+from fuzz.decode import STEPS_MAX, decode
+from fuzz.files import write_json_atomic
+from fuzz.target import Evaluation, Evaluator, FindingStore
+from sim import Case
+
+#: Seconds between statistics writes and between re-reads of what other workers found.
+STATS_PERIOD_S: Final = 1.0
+
+
+class WorkerState:
+    def __init__(self, out: Path, worker: int, versions: list[str], engine: str, seed: int) -> None:
+        self.out = out
+        self.worker = worker
+        self.engine = engine
+        self.seed = seed
+        self.evaluator = Evaluator(versions)
+        self.store = FindingStore(out)
+        self.known: set[str] = set()
+        known_file = out / "known.json"
+        if known_file.exists():
+            self.known.update(json.loads(known_file.read_text()))
+        self.known |= self.store.signatures_on_disk()
+        self.executions = 0
+        self.crashes = 0
+        self.findings: list[dict[str, object]] = []
+        self.features: set[tuple[str, str]] = set()
+        self.started = time.monotonic()
+        self.last_stats = 0.0
+        self.stats_path = out / "workers" / str(worker) / "stats.json"
+
+    def execute(self, case: Case, raw: bytes | None) -> Evaluation | None:
+        """Evaluate one case; record new findings; never raise for a verdict."""
+        try:
+            evaluation = self.evaluator.evaluate(case)
+        except Exception as exc:  # a harness error, not a verdict: kept apart as a crash
+            self.crashes += 1
+            name = f"crash-{self.worker}-{self.executions}"
+            detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+            self.store.record_crash(
+                name, raw if raw is not None else json.dumps(case.to_json()).encode(), detail
+            )
+            return None
+        self.executions += 1
+        for record in evaluation.records.values():
+            previous = "start"
+            for event in record.events:
+                self.features.add((previous, event.kind))
+                previous = event.kind
+        for failure in evaluation.failures:
+            if failure.signature in self.known:
+                continue
+            self.known.add(failure.signature)
+            seconds = round(time.monotonic() - self.started, 3)
+            meta = {
+                "engine": self.engine,
+                "worker": self.worker,
+                "seed": self.seed,
+                "executions": self.executions,
+                "seconds": seconds,
+            }
+            if self.store.record_raw(failure, case, raw, meta):
+                self.findings.append({"signature": failure.signature, **meta})
+        self.maybe_write_stats()
+        return evaluation
+
+    def maybe_write_stats(self, force: bool = False) -> None:
+        now = time.monotonic()
+        if not force and now - self.last_stats < STATS_PERIOD_S:
+            return
+        self.last_stats = now
+        self.known |= self.store.signatures_on_disk()
+        elapsed = max(now - self.started, 1e-9)
+        write_json_atomic(
+            self.stats_path,
+            {
+                "worker": self.worker,
+                "engine": self.engine,
+                "seed": self.seed,
+                "pid": os.getpid(),
+                "executions": self.executions,
+                "seconds": round(elapsed, 3),
+                "exec_per_s": round(self.executions / elapsed, 1),
+                "crashes": self.crashes,
+                "coverage": len(self.features),
+                "findings": self.findings,
+            },
+        )
+
+
+def random_bytes(rng: random.Random) -> bytes:
+    """Uniform bytes of a uniform length covering 0-16 steps: the baseline engine's input."""
+    return bytes(rng.getrandbits(8) for _ in range(rng.randint(2, 2 + 2 * STEPS_MAX)))
+
+
+def run_random(state: WorkerState, deadline: float) -> None:
+    rng = random.Random(state.seed)
+    while time.monotonic() < deadline:
+        data = random_bytes(rng)
+        state.execute(decode(data), data)
+
+
+class _NewFinding(Exception):
+    """Raised inside the hypothesis test so that its shrinker works on a new finding."""
+
+
+def _hypothesis_round(
+    state: WorkerState,
+    deadline: float,
+    seed: int,
+    chunk: int,
+    database: ExampleDatabase,
+    targets: set[str],
+    smallest: list[Case],
+) -> Callable[[], None]:
+    """One chunk of hypothesis examples as a test function: a new signature raises, so that
+    hypothesis' shrinker works on it; `smallest` ends holding the shrunk case."""
+    from hypothesis import HealthCheck, Phase, given, settings
+    from hypothesis import seed as hypothesis_seed
+
+    from fuzz.strategies import cases
+
+    @hypothesis_seed(seed)
+    @settings(
+        max_examples=chunk,
+        deadline=None,
+        derandomize=False,  # explicit: CI=true would load hypothesis' derandomized profile
+        database=database,
+        suppress_health_check=list(HealthCheck),
+        report_multiple_bugs=False,
+        print_blob=False,
+        phases=(Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink),
+    )
+    @given(cases())
+    def test(case: Case) -> None:
+        if time.monotonic() >= deadline and not targets:
+            return
+        before = set(state.known)
+        evaluation = state.execute(case, None)
+        if evaluation is None:
+            return
+        targets.update({f.signature for f in evaluation.failures} - before)
+        if any(f.signature in targets for f in evaluation.failures):
+            smallest[:] = [case]
+            raise _NewFinding
+
+    return test
+
+
+def run_hypothesis(state: WorkerState, deadline: float, chunk: int = 200) -> None:
+    """@given over the case strategy, in chunks of `chunk` examples with their own seed and a
+    shared directory example database. A new signature raises, hypothesis shrinks it, and the
+    shrunk case replaces the raw finding the worker recorded when it first saw it."""
+    from hypothesis.database import DirectoryBasedExampleDatabase
+
+    database = DirectoryBasedExampleDatabase(str(state.out / "hypothesis-db"))
+    round_index = 0
+    while time.monotonic() < deadline:
+        targets: set[str] = set()
+        smallest: list[Case] = []
+        test = _hypothesis_round(
+            state, deadline, state.seed * 100_003 + round_index, chunk, database, targets, smallest
+        )
+        try:
+            test()
+        except _NewFinding:
+            if smallest:
+                _replace_with_shrunk(state, smallest[0], targets)
+        round_index += 1
+        state.maybe_write_stats()
+
+
+def _replace_with_shrunk(state: WorkerState, case: Case, targets: set[str]) -> None:
+    for failure in state.evaluator.evaluate(case).failures:
+        path = state.store.raw_dir / f"{failure.signature}.json"
+        if failure.signature in targets and path.exists():
+            raw = json.loads(path.read_text())
+            raw["case"] = case.to_json()
+            raw["shrunk_by"] = "hypothesis"
+            write_json_atomic(path, raw)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m fuzz.worker",
+        description="one pagefuzz fuzzing worker (used by pagefuzz fuzz)",
+    )
+    parser.add_argument("--engine", choices=("random", "hypothesis"), required=True)
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--worker", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seconds", type=float, required=True)
+    parser.add_argument("--versions", default="pre,post,recheck-locked")
+    args = parser.parse_args(argv)
+    state = WorkerState(args.out, args.worker, args.versions.split(","), args.engine, args.seed)
+    deadline = time.monotonic() + args.seconds
+    try:
+        if args.engine == "random":
+            run_random(state, deadline)
+        else:
+            run_hypothesis(state, deadline)
+    except KeyboardInterrupt:
+        pass
+    state.maybe_write_stats(force=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
