@@ -98,7 +98,7 @@ def test_changed_expectation_exits_1_with_readable_diff(tmp_path: Path) -> None:
     case.write_text(json.dumps(raw))
     proc = _run("replay", str(case), "--impl", "pre,post", env={"CI": "true"})
     assert proc.returncode == 1
-    assert "MISMATCH expected pre: pass, got [completion, byte_count, kernel_bug]" in proc.stdout
+    assert "MISMATCH expected pre: pass, got [completion, kernel_bug]" in proc.stdout
     assert "MISMATCH expected pre/post: same, got fixed" in proc.stdout
 
 
