@@ -60,7 +60,7 @@ def decode(data: bytes) -> Case:
         "lookup_next": "cursor" if b1 & 1 else "last+1",
         "filtered_wakeups": bool(b1 & 2),
         "auto_settle": not b1 & 4,
-        "settle_bound": 200,
+        "settle_bound": 64,
     }
     pin_mode = (b1 >> 3) & 3
     if pin_mode == 1:  # every page on queue 0: every pair collides

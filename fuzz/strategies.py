@@ -33,7 +33,7 @@ def configs(draw: st.DrawFn) -> dict[str, Any]:
         "lookup_next": draw(st.sampled_from(["last+1", "cursor"])),
         "filtered_wakeups": draw(st.booleans()),
         "auto_settle": draw(st.booleans()),
-        "settle_bound": 200,
+        "settle_bound": 64,
     }
     pins = draw(st.sampled_from(["hash", "all-collide", "0-1-collide"]))
     if pins == "all-collide":

@@ -190,12 +190,12 @@ class World:
     def log(self, actor: str, kind: str, text: str, page: Page | None = None) -> None:
         self.events.append(
             Event(
-                seq=len(self.events),
-                step=self.step_index,
-                actor=actor,
-                kind=kind,
-                text=text,
-                page=None if page is None else page.index,
+                len(self.events),
+                self.step_index,
+                actor,
+                kind,
+                text,
+                None if page is None else page.index,
             )
         )
 

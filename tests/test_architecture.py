@@ -15,8 +15,20 @@ ALLOWED = {
     "impls": {"sim", "impls"},
     "oracle": {"sim", "oracle"},
 }
-FORBIDDEN_IN_CORE = {"time", "random", "datetime", "os", "io", "pathlib", "subprocess", "socket",
-                     "secrets", "uuid", "threading", "multiprocessing"}
+FORBIDDEN_IN_CORE = {
+    "time",
+    "random",
+    "datetime",
+    "os",
+    "io",
+    "pathlib",
+    "subprocess",
+    "socket",
+    "secrets",
+    "uuid",
+    "threading",
+    "multiprocessing",
+}
 PROJECT = {"sim", "impls", "oracle", "fuzz", "pagefuzz"}
 
 
@@ -39,7 +51,9 @@ def test_core_imports_only_downward_and_nothing_impure(package: str) -> None:
         names = _imports(path)
         project = names & PROJECT
         assert project <= ALLOWED[package], f"{path.name} imports {sorted(project)}"
-        assert not names & FORBIDDEN_IN_CORE, f"{path.name} imports {sorted(names & FORBIDDEN_IN_CORE)}"
+        assert not names & FORBIDDEN_IN_CORE, (
+            f"{path.name} imports {sorted(names & FORBIDDEN_IN_CORE)}"
+        )
 
 
 def test_nothing_imports_fuzz() -> None:

@@ -34,10 +34,24 @@ def _case(**over: object) -> dict[str, object]:
         (_case(config={"queue_of": {"x": 1}}), "config.queue_of.x"),
         (_case(config={"speed": 1}), "config.speed"),
         (_case(config={"auto_settle": "yes"}), "config.auto_settle"),
-        (_case(steps=[{"op": "aio_write", "iocb": "A", "pos": 0, "count": 1},
-                      {"op": "aio_write", "iocb": "A", "pos": 0, "count": 1}]), "steps[1].iocb"),
-        (_case(steps=[{"op": "aio_write", "iocb": "A", "pos": 0, "count": 1},
-                      {"op": "write", "task": "A", "pos": 0, "count": 1}]), "steps[1].task"),
+        (
+            _case(
+                steps=[
+                    {"op": "aio_write", "iocb": "A", "pos": 0, "count": 1},
+                    {"op": "aio_write", "iocb": "A", "pos": 0, "count": 1},
+                ]
+            ),
+            "steps[1].iocb",
+        ),
+        (
+            _case(
+                steps=[
+                    {"op": "aio_write", "iocb": "A", "pos": 0, "count": 1},
+                    {"op": "write", "task": "A", "pos": 0, "count": 1},
+                ]
+            ),
+            "steps[1].task",
+        ),
         (_case(steps=[{"op": "write", "task": "disk", "pos": 0, "count": 1}]), "steps[0].task"),
         (_case(steps=[{"op": "write", "task": "T", "pos": 0, "count": 1 << 40}]), "steps[0].count"),
         (_case(steps="none"), "steps"),
@@ -53,18 +67,31 @@ def test_bad_case_names_the_field(raw: dict[str, object], field: str) -> None:
 def test_defaults_are_the_documented_ones() -> None:
     """docs/case-format.md: file_pages 4, wait_queues 4, last+1, wake-all, auto_settle, 10000."""
     cfg = parse_case(_case()).config
-    assert (cfg.file_pages, cfg.wait_queues, cfg.lookup_next, cfg.filtered_wakeups,
-            cfg.auto_settle, cfg.settle_bound) == (4, 4, "last+1", False, True, 10_000)
+    assert (
+        cfg.file_pages,
+        cfg.wait_queues,
+        cfg.lookup_next,
+        cfg.filtered_wakeups,
+        cfg.auto_settle,
+        cfg.settle_bound,
+    ) == (4, 4, "last+1", False, True, 10_000)
 
 
 _names = st.sampled_from(["A", "B", "T", "U"])
 _steps = st.one_of(
-    st.builds(lambda p, c: {"op": "write", "task": "T", "pos": p, "count": c},
-              st.integers(0, 1 << 20), st.integers(0, 65536)),
-    st.builds(lambda p, e: {"op": "complete_io", "page": p, "error": e},
-              st.integers(0, 64), st.booleans()),
-    st.builds(lambda t, u: {"op": "run", "task": t, "until": u}, _names,
-              st.sampled_from(["lookup", "page"])),
+    st.builds(
+        lambda p, c: {"op": "write", "task": "T", "pos": p, "count": c},
+        st.integers(0, 1 << 20),
+        st.integers(0, 65536),
+    ),
+    st.builds(
+        lambda p, e: {"op": "complete_io", "page": p, "error": e}, st.integers(0, 64), st.booleans()
+    ),
+    st.builds(
+        lambda t, u: {"op": "run", "task": t, "until": u},
+        _names,
+        st.sampled_from(["lookup", "page"]),
+    ),
     st.builds(lambda s: {"op": "truncate", "task": "U", "size": s}, st.integers(0, 1 << 20)),
     st.just({"op": "settle"}),
 )
@@ -77,11 +104,19 @@ _steps = st.one_of(
     st.sampled_from(["last+1", "cursor"]),
     st.booleans(),
 )
-def test_round_trip(steps: list[dict[str, object]], pages: int, queues: int, rule: str,
-                    settle: bool) -> None:
+def test_round_trip(
+    steps: list[dict[str, object]], pages: int, queues: int, rule: str, settle: bool
+) -> None:
     """A parsed case written back to JSON parses to the same case."""
-    raw = _case(steps=steps, config={"file_pages": pages, "wait_queues": queues,
-                                     "lookup_next": rule, "auto_settle": settle})
+    raw = _case(
+        steps=steps,
+        config={
+            "file_pages": pages,
+            "wait_queues": queues,
+            "lookup_next": rule,
+            "auto_settle": settle,
+        },
+    )
     case = parse_case(raw)
     again = parse_case(json.loads(json.dumps(case.to_json())))
     assert again == case

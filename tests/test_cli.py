@@ -15,8 +15,14 @@ ONE_PAGE = ROOT / "corpus" / "examples" / "one-page-aio.json"
 
 
 def _run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "pagefuzz", *args], capture_output=True,
-                          text=True, cwd=ROOT, env={**os.environ, **(env or {})}, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "pagefuzz", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, **(env or {})},
+        check=False,
+    )
 
 
 def test_help_lists_replay(capsys: pytest.CaptureFixture[str]) -> None:
@@ -42,8 +48,18 @@ def test_acceptance_one_page_aio(capsys: pytest.CaptureFixture[str]) -> None:
     out = json.loads(capsys.readouterr().out)
     pre = out["versions"]["pre"]["requests"]["A"]
     post = out["versions"]["post"]["requests"]["A"]
-    assert (pre["result"], pre["completed_at"], pre["retries"], pre["not_on_disk_at_completion"]) == (4096, 0, 1, [0])
-    assert (post["result"], post["completed_at"], post["retries"], post["not_on_disk_at_completion"]) == (4096, 1, 2, [])
+    assert (
+        pre["result"],
+        pre["completed_at"],
+        pre["retries"],
+        pre["not_on_disk_at_completion"],
+    ) == (4096, 0, 1, [0])
+    assert (
+        post["result"],
+        post["completed_at"],
+        post["retries"],
+        post["not_on_disk_at_completion"],
+    ) == (4096, 1, 2, [])
     assert out["versions"]["pre"]["verdict"] == "fail"
     assert out["versions"]["post"]["verdict"] == "pass"
     assert out["differential"][0]["pair"] == ["pre", "post"]
@@ -51,8 +67,10 @@ def test_acceptance_one_page_aio(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_json_is_byte_identical_across_processes_and_hash_seeds() -> None:
-    outputs = {_run("replay", str(ROOT / "corpus"), "--json",
-                    env={"PYTHONHASHSEED": seed}).stdout for seed in ("0", "1", "4242")}
+    outputs = {
+        _run("replay", str(ROOT / "corpus"), "--json", env={"PYTHONHASHSEED": seed}).stdout
+        for seed in ("0", "1", "4242")
+    }
     assert len(outputs) == 1
     assert json.loads(outputs.pop())
 
@@ -62,7 +80,9 @@ def test_bad_case_file_is_one_line_exit_2(tmp_path: Path) -> None:
     bad.write_text(json.dumps({"format": "pagefuzz/case-v1", "steps": [{"op": "flush"}]}))
     proc = _run("replay", str(bad))
     assert proc.returncode == 2
-    assert proc.stderr.strip().splitlines() == [f"pagefuzz: error: {bad}: steps[0].page: missing (required by flush)"]
+    assert proc.stderr.strip().splitlines() == [
+        f"pagefuzz: error: {bad}: steps[0].page: missing (required by flush)"
+    ]
     assert "Traceback" not in proc.stderr
 
 

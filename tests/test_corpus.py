@@ -28,7 +28,9 @@ def test_corpus_case_meets_its_expectation(path: Path) -> None:
     if not outcome.expectation_ok:
         lines = [m.line() for m in outcome.mismatches]
         for name, record in outcome.records.items():
-            lines.append(f"--- {name}: " + ", ".join(v.line() for v in outcome.verdicts[name].violations))
+            lines.append(
+                f"--- {name}: " + ", ".join(v.line() for v in outcome.verdicts[name].violations)
+            )
             lines.extend(event_line(e.step, e.actor, e.text) for e in record.events)
         pytest.fail("\n".join(lines))
 
