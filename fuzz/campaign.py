@@ -114,8 +114,10 @@ class Campaign:
                 campaign.summary = old
             except (ValueError, KeyError, TypeError) as exc:
                 raise CampaignError(f"{summary_path}: cannot resume: bad field {exc}") from None
-        elif summary_path.exists() and read_json(summary_path).get("status") == "running":
-            raise CampaignError(f"{out}: a campaign is running or was killed here; use --resume")
+        elif summary_path.exists():
+            raise CampaignError(
+                f"{out}: a campaign is already here; --resume it or pick another --out"
+            )
         return campaign
 
     def prepare(self) -> None:

@@ -84,14 +84,26 @@ class Minimizer:
 
     def simplify_steps(self, case: Case) -> Case:
         for index in range(len(case.steps)):
-            for candidate_step, what in _simpler_steps(case.steps[index]):
-                steps = (*case.steps[:index], candidate_step, *case.steps[index + 1 :])
-                case = self.try_case(case, replace(case, steps=steps), f"step {index}: {what}")
+            changed = True
+            while changed:  # candidates are built from the current step: regenerate after each
+                changed = False
+                for candidate_step, what in _simpler_steps(case.steps[index]):
+                    steps = (*case.steps[:index], candidate_step, *case.steps[index + 1 :])
+                    kept = self.try_case(case, replace(case, steps=steps), f"step {index}: {what}")
+                    if kept is not case:
+                        case, changed = kept, True
+                        break
         return case
 
     def simplify_config(self, case: Case) -> Case:
-        for config, what in _simpler_configs(case.config):
-            case = self.try_case(case, replace(case, config=config), what)
+        changed = True
+        while changed:
+            changed = False
+            for config, what in _simpler_configs(case.config):
+                kept = self.try_case(case, replace(case, config=config), what)
+                if kept is not case:
+                    case, changed = kept, True
+                    break
         return case
 
     def run(self, case: Case) -> Case:
@@ -149,7 +161,7 @@ def _simpler_steps(step: Step) -> Iterator[tuple[Step, str]]:
 
 
 def _simpler_configs(config: Config) -> Iterator[tuple[Config, str]]:
-    for pages in range(0, config.file_pages):
+    for pages in range(config.file_pages):
         yield replace(config, file_pages=pages), f"config.file_pages {config.file_pages} -> {pages}"
     for queues in range(1, config.wait_queues):
         pins = tuple((i, q) for i, q in config.queue_of if q < queues)

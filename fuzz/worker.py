@@ -26,6 +26,8 @@ from fuzz.files import write_json_atomic
 from fuzz.target import Evaluation, Evaluator, FindingStore
 from sim import Case
 
+#: Seconds a hypothesis shrink may run past the campaign's end before it is cut short.
+SHRINK_GRACE_S: Final = 5.0
 #: Seconds between statistics writes and between re-reads of what other workers found.
 STATS_PERIOD_S: Final = 1.0
 
@@ -155,8 +157,9 @@ def _hypothesis_round(
     )
     @given(cases())
     def test(case: Case) -> None:
-        if time.monotonic() >= deadline and not targets:
-            return
+        now = time.monotonic()
+        if (now >= deadline and not targets) or now >= deadline + SHRINK_GRACE_S:
+            return  # time is up; a shrink in progress gets a few seconds more, then stops
         before = set(state.known)
         evaluation = state.execute(case, None)
         if evaluation is None:

@@ -7,6 +7,7 @@ from typing import Final
 from impls.post import Post
 from impls.pre import Pre
 from impls.recheck_locked import RecheckLocked
+from impls.reference import Reference
 from sim.world import Version
 
 #: name -> factory. Order is the default order of `replay` and of reports.
@@ -14,6 +15,7 @@ REGISTRY: Final[dict[str, Callable[[], Version]]] = {
     "pre": Pre,
     "post": Post,
     "recheck-locked": RecheckLocked,
+    "reference": Reference,
 }
 
 #: Versions run by default: the seed's two sides and the fix it rejected. Test-only versions

@@ -4,6 +4,26 @@ Pure: reads `sim.record.RunRecord` values only and never runs the world.
 """
 
 from oracle.checks import CHECKS, Violation
-from oracle.verdict import CLASSES, Differential, Verdict, differential, judge
+from oracle.verdict import (
+    CLASSES,
+    Differential,
+    Verdict,
+    differential,
+    finding_keys,
+    judge,
+    signature_of,
+    version_signature,
+)
 
-__all__ = ["CHECKS", "CLASSES", "Differential", "Verdict", "Violation", "differential", "judge"]
+__all__ = [
+    "CHECKS",
+    "CLASSES",
+    "Differential",
+    "Verdict",
+    "Violation",
+    "differential",
+    "finding_keys",
+    "judge",
+    "signature_of",
+    "version_signature",
+]

@@ -99,17 +99,22 @@ def _unsynced(
     return out
 
 
+def _late_at_success(req: RequestResult) -> list[PageState]:
+    """The pages an O_SYNC request still held in memory only when it reported success."""
+    if req.kind not in O_SYNC_KINDS or req.result is None or req.result < 0:
+        return []
+    if req.completed_at is None:
+        return []
+    return _unsynced(req, req.pages_at_completion, 0, 1 << 62)
+
+
 def check_completion(rec: RunRecord) -> list[Violation]:
     """An O_SYNC request reported success while a page it dirtied, still in the file, was dirty or
     under writeback with its data (a later write by someone else does not excuse it)."""
     out = []
     for req in rec.requests:
-        if req.kind not in O_SYNC_KINDS or req.result is None or req.result < 0:
-            continue
-        if req.completed_at is None:
-            continue
-        late = _unsynced(req, req.pages_at_completion, 0, 1 << 62)
-        if late:
+        late = _late_at_success(req)
+        if late and req.completed_at is not None:
             words = "; ".join(f"page {p.index} {_state_words(p)}" for p in late)
             out.append(
                 Violation(
@@ -183,6 +188,11 @@ def check_byte_count(rec: RunRecord) -> list[Violation]:
     for req in rec.requests:
         if req.kind not in O_SYNC_KINDS:
             continue
+        # A page still late when the request reported success is that success's fault, and
+        # completion reports it; byte_count charges only the over-counts completion cannot see
+        # (the page reached the disk before the end, or the request never succeeded), so that
+        # one wrong fact is one check.
+        charged = {p.serial for p in _late_at_success(req)}
         last_end = req.pos
         for prog in (p for p in rec.progress if p.request == req.name):
             if prog.pos < last_end:
@@ -198,7 +208,7 @@ def check_byte_count(rec: RunRecord) -> list[Violation]:
             last_end = prog.pos + prog.nbytes
             lo = prog.pos >> PAGE_CACHE_SHIFT
             hi = (prog.pos + prog.nbytes - 1) >> PAGE_CACHE_SHIFT
-            late = _unsynced(req, prog.pages, lo, hi)
+            late = [p for p in _unsynced(req, prog.pages, lo, hi) if p.serial not in charged]
             if late:
                 words = ", ".join(f"page {p.index} {_state_words(p)}" for p in late)
                 out.append(
@@ -259,25 +269,31 @@ def check_retry_bound(rec: RunRecord) -> list[Violation]:
 
 
 def check_hang(rec: RunRecord) -> list[Violation]:
-    """After the drain nothing can run, yet a request is unfinished or a task still sleeps."""
+    """After the drain nothing can run, yet a request is unfinished or a task still sleeps.
+
+    A sleeper waiting for a page lock that one of the case's own `lock_page` steps still holds
+    is the case's doing (every version would wait the same), not a hang of the version."""
     if rec.final.runnable or rec.budget_hit:
         return []  # stopped by a bound, not hung: retry_bound reports it
+    held_by_case = {name for name, _page, held in rec.final.asleep_on if held}
     out = []
     step = len(rec.case.steps)
     for req in rec.requests:
-        if req.completed_at is None:
+        actor = req.name.split("#")[0]
+        if req.completed_at is None and actor not in held_by_case:
             out.append(
                 Violation(
                     "hang",
                     rec.version,
                     req.name,
                     step,
-                    f"{req.name} never completed: after the drain nothing is left "
-                    "that could wake it",
+                    f"{req.name} never completed: after the drain nothing is left that could "
+                    "wake it",
                 )
             )
+    unfinished = {r.name.split("#")[0] for r in rec.requests if r.completed_at is None}
     for name in rec.final.asleep:
-        if any(req.name == name for req in rec.requests if req.completed_at is None):
+        if name in unfinished or name in held_by_case:
             continue
         out.append(
             Violation(
@@ -292,14 +308,21 @@ def check_hang(rec: RunRecord) -> list[Violation]:
 
 
 def check_error(rec: RunRecord) -> list[Violation]:
-    """An I/O error on a page holding the request's data, before it completed, must be -EIO."""
+    """An I/O error on a page holding the request's data, before it completed, must be -EIO.
+
+    A failed page that left the file before the request completed is not charged: truncation
+    threw the data and its PG_error away, and no version can see the error any more (the same
+    rule as `completion`, which judges only pages still in the file)."""
     out = []
     for req in rec.requests:
         if req.kind not in O_SYNC_KINDS or req.completed_seq is None or req.result == -EIO:
             continue
         written = {serial: (index, gen) for index, serial, gen in req.generations}
+        still_in_file = {p.serial for p in req.pages_at_completion if p.in_file}
         for io in rec.io_log:
             if not io.error or io.seq > req.completed_seq or io.serial not in written:
+                continue
+            if io.serial not in still_in_file:
                 continue
             if io.gen < written[io.serial][1]:
                 continue  # an older write-out, before this request's data
@@ -319,9 +342,12 @@ def check_error(rec: RunRecord) -> list[Violation]:
 
 def check_kernel_bug(rec: RunRecord) -> list[Violation]:
     """Any BUG the world recorded, and locks or references left held at the end."""
+    # A case's own unlock_page step unlocking an unlocked page is the case's doing (the world
+    # marks it), like the locks a case's lock_page steps keep: every version would carry it.
     out = [
         Violation("kernel_bug", rec.version, bug.request, bug.step, bug.what)
         for bug in rec.kernel_bugs
+        if not bug.by_case
     ]
     if rec.final.asleep or rec.final.runnable or rec.budget_hit:
         return out  # sleepers hold references legitimately; hang / retry_bound say why

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -154,21 +155,41 @@ def classify(left: RunRecord, lv: Verdict, right: RunRecord, rv: Verdict) -> str
     return "both"
 
 
-def signature_key(
-    record_pair: tuple[RunRecord, RunRecord], verdicts: tuple[Verdict, Verdict]
-) -> str:
-    """Canonical text of a finding: the sorted set of (version, check, request kind), then the
-    model choices the case ran under. Sizes and steps are left out on purpose, so that the key
-    survives minimisation; the choices stay in, so a finding that depends on one is kept apart."""
+def signature_key(runs: Sequence[tuple[RunRecord, Verdict]]) -> str:
+    """Canonical text of a finding: the sorted set of (version, check, request kind) over the
+    runs' violations, then the model choices the case ran under. Sizes and steps are left out on
+    purpose, so that the key survives minimisation; the choices stay in, so a finding that
+    depends on one is kept apart from one that does not."""
     entries: set[tuple[str, str, str]] = set()
-    for record, verdict in zip(record_pair, verdicts, strict=True):
+    for record, verdict in runs:
         kinds = {r.name: r.kind for r in record.requests}
         for v in verdict.violations:
             entries.add((verdict.version, v.check, kinds.get(v.request or "", "-")))
-    cfg = record_pair[0].case.config
+    cfg = runs[0][0].case.config
     body = ",".join(f"{v}/{c}/{k}" for v, c, k in sorted(entries)) or "none"
     filtered = "on" if cfg.filtered_wakeups else "off"
     return f"{body}|lookup_next={cfg.lookup_next}|filtered_wakeups={filtered}"
+
+
+def version_signature(record: RunRecord, verdict: Verdict) -> tuple[str, str]:
+    """(signature, key) of one version's way of going wrong: the finding a campaign keys on."""
+    key = signature_key([(record, verdict)])
+    return signature_of(key), key
+
+
+def finding_keys(record: RunRecord, verdict: Verdict) -> list[str]:
+    """The atomic findings of one run: one `version/check/request-kind` per distinct way the
+    version went wrong. Campaigns deduplicate on these, not on the whole set: independent bugs
+    in one case would otherwise combine into a new set at every execution."""
+    kinds = {r.name: r.kind for r in record.requests}
+    for r in record.requests:
+        kinds.setdefault(r.name.split("#")[0], r.kind)
+    return sorted(
+        {
+            f"{verdict.version}/{v.check}/{kinds.get(v.request or '', '-')}"
+            for v in verdict.violations
+        }
+    )
 
 
 def signature_of(key: str) -> str:
@@ -177,7 +198,7 @@ def signature_of(key: str) -> str:
 
 
 def differential(left: RunRecord, lv: Verdict, right: RunRecord, rv: Verdict) -> Differential:
-    key = signature_key((left, right), (lv, rv))
+    key = signature_key([(left, lv), (right, rv)])
     return Differential(
         pair=(left.version, right.version),
         cls=classify(left, lv, right, rv),

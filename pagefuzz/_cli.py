@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -70,6 +71,10 @@ def cmd_fuzz(args: argparse.Namespace) -> int:
 
     versions = _versions(args.versions, None)
     corpus = None if args.fresh else args.corpus
+    if args.out is None:
+        if args.resume:
+            raise CaseFileError("--resume needs --out: the campaign directory to continue")
+        args.out = Path("campaigns") / time.strftime("%Y%m%d-%H%M%S", time.gmtime())
     try:
         campaign = Campaign.create(
             args.out, args.engine, versions, args.jobs, args.time, args.seed, corpus, args.resume
@@ -215,8 +220,8 @@ def build_parser() -> argparse.ArgumentParser:
     fuzz.add_argument(
         "--out",
         type=Path,
-        default=Path("campaigns/latest"),
-        help="campaign directory (default campaigns/latest)",
+        default=None,
+        help="campaign directory (default: a new campaigns/<date>-<time>)",
     )
     fuzz.add_argument(
         "--corpus",
