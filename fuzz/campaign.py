@@ -34,6 +34,7 @@ from typing import Any, Final
 from fuzz.files import read_json, write_json_atomic
 from fuzz.minimize import minimize
 from fuzz.target import Evaluator, FindingStore, known_signatures
+from impls.registry import REGISTRY
 from sim import parse_case
 
 ENGINES: Final = ("atheris", "hypothesis", "random")
@@ -41,6 +42,10 @@ FORMAT: Final = "pagefuzz/campaign-v1"
 #: Seconds between looks at the workers, and between summary rewrites.
 POLL_S: Final = 0.5
 SUMMARY_S: Final = 5.0
+#: A worker that exits with an error this soon after starting, this many times in a row, is
+#: broken (a bad path, a missing module), not unlucky: the campaign stops and says why.
+QUICK_FAILURE_S: Final = 3.0
+QUICK_FAILURES_MAX: Final = 3
 FUZZER_SCRIPT: Final = Path(__file__).resolve().parent / "differential_fuzzer.py"
 #: libFuzzer options: inputs sized for 16 two-byte steps, no slow length ramp-up (measured:
 #: time to a bug from ~12 s to ~1 s, ../shared/notes/fuzzing-toolchain.md).
@@ -58,6 +63,8 @@ class Worker:
     process: subprocess.Popen[bytes]
     log: Path
     restarts: int = 0
+    started: float = field(default_factory=time.monotonic)
+    quick_failures: int = 0  # consecutive exits with an error within seconds of starting
 
 
 @dataclass
@@ -99,6 +106,9 @@ class Campaign:
             raise CampaignError("--jobs: must be at least 1")
         if seconds <= 0:
             raise CampaignError("--time: must be positive")
+        # Workers run in the campaign directory: every path they get must be absolute.
+        out = out.resolve()
+        corpus = corpus.resolve() if corpus is not None else None
         campaign = cls(out, engine, versions, jobs, seconds, seed, corpus)
         summary_path = out / "campaign.json"
         if resume:
@@ -114,6 +124,11 @@ class Campaign:
                 campaign.summary = old
             except (ValueError, KeyError, TypeError) as exc:
                 raise CampaignError(f"{summary_path}: cannot resume: bad field {exc}") from None
+            if campaign.engine not in ENGINES:
+                raise CampaignError(f"{summary_path}: engine: unknown engine {campaign.engine!r}")
+            for name in campaign.versions:
+                if name not in REGISTRY:
+                    raise CampaignError(f"{summary_path}: versions: unknown version {name!r}")
         elif summary_path.exists():
             raise CampaignError(
                 f"{out}: a campaign is already here; --resume it or pick another --out"
@@ -214,9 +229,20 @@ class Campaign:
                 continue
             self._fold_stats(worker)
             remaining = self._remaining()
+            quick = (
+                worker.quick_failures + 1
+                if code != 0 and (time.monotonic() - worker.started < QUICK_FAILURE_S)
+                else 0
+            )
+            if quick >= QUICK_FAILURES_MAX:
+                raise CampaignError(
+                    f"{worker.log}: worker {worker.index} fails as it starts "
+                    f"(exit {code}): {_last_line(worker.log)}"
+                )
             if code != 0 and remaining > 2:
                 seed = self._next_seed()
                 self.workers[i] = self._spawn(worker.index, seed, remaining, worker.restarts + 1)
+                self.workers[i].quick_failures = quick
                 self.summary.setdefault("worker_restarts", 0)
                 self.summary["worker_restarts"] += 1
 
@@ -383,6 +409,9 @@ class Campaign:
                 time.sleep(POLL_S)
         except KeyboardInterrupt:
             status = "stopped"
+        except CampaignError:
+            status = "failed"
+            raise
         finally:
             self._stop_workers()
             for worker in self.workers:
@@ -430,6 +459,14 @@ def _libfuzzer_coverage(log: Path) -> int:
             except (IndexError, ValueError):
                 continue
     return best
+
+
+def _last_line(log: Path) -> str:
+    try:
+        lines = [ln for ln in log.read_text(errors="replace").splitlines() if ln.strip()]
+    except OSError:
+        return "(no log)"
+    return lines[-1][:300] if lines else "(empty log)"
 
 
 def load_summary(path: Path) -> dict[str, Any]:

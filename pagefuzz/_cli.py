@@ -81,9 +81,18 @@ def cmd_fuzz(args: argparse.Namespace) -> int:
         )
     except CampaignError as exc:
         raise CaseFileError(str(exc)) from None
-    summary = run_fuzz(_console(), campaign, args.json)
+    try:
+        summary = run_fuzz(_console(), campaign, args.json)
+    except CampaignError as exc:
+        raise CaseFileError(str(exc)) from None
     if args.json:
         sys.stdout.write(json.dumps(summary, indent=1) + "\n")
+    if summary["executions"] == 0:
+        sys.stderr.write(
+            f"pagefuzz: error: {args.out}: the campaign executed nothing; see "
+            f"{args.out / 'workers'}\n"
+        )
+        return EXIT_MISMATCH
     return EXIT_OK
 
 

@@ -11,6 +11,7 @@ lives here so that every version runs in the same world.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import ClassVar, Final
@@ -34,6 +35,7 @@ from sim.record import (
 
 #: aio_run_iocb gives up with -EAGAIN past this many retries (kernel-model.md rule 15).
 AIO_RETRIES_MAX: Final = 1_048_576
+_GEN_TEXT: Final = re.compile(r" \(gen \d+( on disk)?\)")
 #: Dispatches one run may make in all, whatever the settle bounds: a hard stop for totality.
 DISPATCHES_MAX: Final = 1_000_000
 
@@ -94,6 +96,7 @@ class Actor:
     gen: Gen[None] | None = None
     state: str = "idle"  # idle | runnable | running | asleep | paused
     sync_entry: WaitEntry | None = None
+    work_started: int = 0  # index into the events where its current code started
 
     @property
     def io_wait(self) -> WaitEntry | None:
@@ -760,6 +763,7 @@ class World:
         self.dispatches += 1
         if isinstance(actor, Iocb) and actor.gen is None:
             actor.gen = self.aio_run_iocb(actor)
+            actor.work_started = len(self.events)
         assert actor.gen is not None
         if actor.state == "paused":
             self.log(actor.name, "resume", "resumes")
@@ -865,6 +869,7 @@ class World:
         task.doing = step.op
         self.log(step.task, "start", f"{step.op} {_step_args(step)}")
         task.gen = work
+        task.work_started = len(self.events)
         self.make_runnable(task)
         return True
 
@@ -939,14 +944,111 @@ class World:
             self.settle()
 
     def run(self) -> RunRecord:
+        self.run_steps()
+        return self.finish()
+
+    def run_steps(self) -> None:
+        """Take every step of the case, without the drain."""
         for index, step in enumerate(self.case.steps):
             self.step_index = index
             self.do_step(step)
             if self.budget_hit:
                 break
+
+    def finish(self) -> RunRecord:
+        """Drain and freeze."""
         if not self.budget_hit:
             self.drain()
         return self.freeze()
+
+    def state_key(self) -> tuple[object, ...]:
+        """Everything the rest of a run can depend on, as a hashable value (the explorer prunes
+        schedules that reach a key it has seen; docs/explore.md argues why that is sound).
+
+        The world's state, the history the oracle reads (results, retries, real and spurious
+        wakeups, the generations each request wrote), and for every actor with code still to
+        run, the events it logged since that code started: its generator's locals are a
+        function of its arguments and of what the world answered it, and those answers are in
+        its events (lookups with their pages and next, wait results, locks, sleeps).
+
+        Data generations are replaced by their rank: no version reads them, and the oracle only
+        compares them, so two runs that differ only in how many copies came before are the same
+        state."""
+        gens = {0}
+        for p in self.all_pages:
+            gens.add(p.gen)
+            if p.io_gen is not None:
+                gens.add(p.io_gen)
+        gens.update(self.disk_gen.values())
+        for r in self.requests:
+            gens.update(g for _serial, g in r.generations.values())
+        rank = {g: i for i, g in enumerate(sorted(gens))}
+        pages = tuple(
+            (
+                p.serial,
+                p.index,
+                p.mapping,
+                p.locked,
+                p.lock_owner,
+                p.dirty,
+                p.writeback,
+                p.error,
+                p.refs,
+                rank[p.gen],
+                None if p.io_gen is None else rank[p.io_gen],
+                p.task_refs,
+                p.task_locked,
+            )
+            for p in self.all_pages
+        )
+        queues = tuple(
+            tuple((e.owner.name, e.aio, None if e.page is None else e.page.serial) for e in q)
+            for q in self.queues
+        )
+        requests = tuple(
+            (
+                r.name,
+                r.result,
+                r.completed_at is not None,
+                tuple(sorted((i, s, rank[g]) for i, (s, g) in r.generations.items())),
+                sum(1 for w in r.wakeups if w.real),
+                len(r.wakeups),
+                r.not_on_disk,
+            )
+            for r in self.requests
+        )
+        actors = []
+        for actor in self._actors():
+            history: tuple[tuple[str, str], ...] = ()
+            if actor.gen is not None:
+                history = tuple(
+                    (e.kind, _GEN_TEXT.sub("", e.text))
+                    for e in self.events[actor.work_started :]
+                    if e.actor == actor.name
+                )
+            extra: tuple[object, ...] = ()
+            if isinstance(actor, Iocb):
+                extra = (
+                    actor.left,
+                    actor.pos,
+                    actor.kicked,
+                    actor.synced,
+                    actor.completed,
+                    actor.retries,
+                )
+            actors.append((actor.name, actor.state, extra, history))
+        return (
+            pages,
+            tuple(sorted((i, rank[g]) for i, g in self.disk_gen.items())),
+            queues,
+            tuple(p.serial for p in self.outstanding),
+            tuple(a.name for a in self.run_list),
+            tuple(a.name for a in self.paused),
+            requests,
+            tuple(actors),
+            tuple((b.kind, b.by_case) for b in self.bugs),
+            len(self.bound_hits),
+        )
 
     def freeze(self) -> RunRecord:
         requests = tuple(

@@ -203,3 +203,61 @@ def test_atheris_target_runs_standalone(tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert list((tmp_path / "out" / "findings" / "raw").glob("*.json"))
+
+
+def test_readme_campaign_with_default_engine_and_relative_out(tmp_path: Path) -> None:
+    """The README's main command: default engine (atheris), default --out (relative, under the
+    current directory). It must execute cases, not restart a failing worker for a minute."""
+    env = {**os.environ, "CI": "true"}
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pagefuzz",
+            "fuzz",
+            "--time",
+            "8",
+            "--json",
+            "--corpus",
+            str(ROOT / "corpus"),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads(proc.stdout[proc.stdout.index("{") :])
+    assert summary["executions"] > 100
+    assert summary.get("worker_restarts", 0) == 0
+    assert len(list((tmp_path / "campaigns").iterdir())) == 1
+
+
+def test_corrupt_campaign_summary_is_refused_on_resume(tmp_path: Path) -> None:
+    """--resume of a campaign whose summary names an unknown version: one line naming the file
+    and the field, exit 2, no traceback, nothing started."""
+    out = tmp_path / "c"
+    out.mkdir()
+    (out / "campaign.json").write_text(
+        json.dumps(
+            {
+                "format": "pagefuzz/campaign-v1",
+                "engine": "random",
+                "versions": ["nosuch"],
+                "next_seed": 5,
+                "seconds": 0,
+                "executions": 0,
+                "findings": [],
+                "status": "stopped",
+            }
+        )
+    )
+    proc = _pagefuzz("fuzz", "--resume", "--out", str(out), "--time", "30")
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    assert proc.stderr.strip().splitlines() == [
+        f"pagefuzz: error: {out / 'campaign.json'}: versions: unknown version 'nosuch'"
+    ]
+    assert not (out / "workers").exists()
