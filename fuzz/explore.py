@@ -27,6 +27,7 @@ OPS: Final = (
     "aio_write",
     "complete_io",
     "run",
+    "pause",
     "settle",
     "flush",
     "truncate",
@@ -36,7 +37,7 @@ OPS: Final = (
     "unlock_page",
     "io_error",
 )
-DEFAULT_OPS: Final = ("aio_write", "complete_io", "run")
+DEFAULT_OPS: Final = ("aio_write", "complete_io", "run", "pause")
 IOCB_NAMES: Final = ("A", "B", "C", "D")
 
 
@@ -111,7 +112,7 @@ def alphabet(bound: Bound, used_iocbs: int) -> Iterator[dict[str, Any]]:
         yield {"op": "sync_write", "task": "T", "pos": 0, "count": bound.pages * page_size}
     if "run" in bound.ops:
         for i in range(used_iocbs):
-            for until in (None, "lookup", "page"):
+            for until in (None, "lookup", "page") if "pause" in bound.ops else (None,):
                 step: dict[str, Any] = {"op": "run", "iocb": IOCB_NAMES[i]}
                 if until:
                     step["until"] = until

@@ -295,6 +295,86 @@ def _class_of(group: Group, versions: list[str]) -> str:
     return classes[0] if classes else "-"
 
 
+# ---------------------------------------------------------------------- explore
+
+
+def run_explore(console: Console, versions: list[str], args: Any, ops: list[str]) -> dict[str, Any]:
+    """Explore with a progress bar (states/s, the level being closed) and write the certificate
+    and one case file per shortest counterexample into args.out."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from fuzz.explore import Bound, explore
+
+    bound = Bound(
+        max_steps=args.max_steps,
+        pages=args.pages,
+        iocbs=args.iocbs,
+        queues=args.queues,
+        ops=tuple(ops),
+        collide=args.collide,
+        lookup_next=args.lookup_next,
+        filtered_wakeups=args.filtered_wakeups,
+    )
+    started = time.monotonic()
+    columns = (
+        TextColumn("explore depth {task.fields[depth]}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} schedules of this length"),
+        TextColumn("{task.fields[states]} states, {task.fields[rate]:.0f} states/s"),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=console, disable=not console.is_terminal) as bar:
+        task = bar.add_task("explore", total=1, depth=0, states=0, rate=0.0)
+
+        def progress(cert: Any, done: int, total: int) -> None:
+            rate = cert.states / max(time.monotonic() - started, 1e-9)
+            bar.update(
+                task,
+                completed=done,
+                total=total,
+                depth=cert.depth_done + 1 if done < total else cert.depth_done,
+                states=cert.states,
+                rate=rate,
+            )
+
+        cert = explore(
+            bound, versions, time.monotonic, progress, args.time_limit, prune=not args.no_prune
+        )
+    args.out.mkdir(parents=True, exist_ok=True)
+    for example in cert.shortest.values():
+        case = replace(
+            example.case,
+            notes=f"Shortest counterexample for {example.key} found by "
+            f"pagefuzz explore ({bound.describe()}).",
+            expect=expect_for(example.case, versions),
+        )
+        write_json_atomic(args.out / f"{case.name}.json", case.to_json())
+    data = cert.to_json()
+    write_json_atomic(args.out / "certificate.json", data)
+    if not args.json:
+        state = (
+            "complete"
+            if cert.complete
+            else f"stopped by the time limit after depth {cert.depth_done}"
+        )
+        console.print(f"certificate ({state}): {bound.describe()}")
+        console.print(
+            f"  {cert.schedules} schedules, {cert.states} distinct states, {cert.pruned} "
+            f"pruned, {cert.seconds:.1f} s"
+        )
+        for version, found in data["versions"].items():
+            if isinstance(found, str):
+                console.print(f"  {version}: {found}")
+                continue
+            for key, info in found.items():
+                console.print(
+                    f"  {escape(key):<40} shortest {info['steps']} steps: "
+                    f"{args.out / (info['case'] + '.json')}"
+                )
+        console.print(f"certificate: {args.out / 'certificate.json'}")
+    return data
+
+
 # ---------------------------------------------------------------------- coverage
 
 
