@@ -980,9 +980,20 @@ class World:
             if p.io_gen is not None:
                 gens.add(p.io_gen)
         gens.update(self.disk_gen.values())
+        gens.update(io.gen for io in self.io_log)
         for r in self.requests:
             gens.update(g for _serial, g in r.generations.values())
+            gens.update(ps.gen for ps in r.pages_at_completion)
+            gens.update(ps.disk_gen for ps in r.pages_at_completion if ps.disk_gen is not None)
+        for prog in self.progress:
+            gens.update(ps.gen for ps in prog.pages)
+            gens.update(ps.disk_gen for ps in prog.pages if ps.disk_gen is not None)
         rank = {g: i for i, g in enumerate(sorted(gens))}
+
+        def state(ps: PageState) -> tuple[object, ...]:
+            disk = None if ps.disk_gen is None else rank[ps.disk_gen]
+            return (ps.serial, ps.in_file, ps.dirty, ps.writeback, rank[ps.gen], disk)
+
         pages = tuple(
             (
                 p.serial,
@@ -1005,18 +1016,23 @@ class World:
             tuple((e.owner.name, e.aio, None if e.page is None else e.page.serial) for e in q)
             for q in self.queues
         )
+        # The history the oracle reads: results, what each request wrote, the pages as they were
+        # at its completion and at each progress report, failed I/O.
         requests = tuple(
             (
                 r.name,
                 r.result,
                 r.completed_at is not None,
                 tuple(sorted((i, s, rank[g]) for i, (s, g) in r.generations.items())),
-                sum(1 for w in r.wakeups if w.real),
-                len(r.wakeups),
-                r.not_on_disk,
+                tuple(state(ps) for ps in r.pages_at_completion),
             )
             for r in self.requests
         )
+        progress = tuple(
+            (prog.request, prog.pos, prog.nbytes, tuple(state(ps) for ps in prog.pages))
+            for prog in self.progress
+        )
+        failed_io = tuple((io.serial, rank[io.gen]) for io in self.io_log if io.error)
         actors = []
         for actor in self._actors():
             history: tuple[tuple[str, str], ...] = ()
@@ -1027,14 +1043,16 @@ class World:
                     if e.actor == actor.name
                 )
             extra: tuple[object, ...] = ()
-            if isinstance(actor, Iocb):
+            if isinstance(actor, Iocb) and actor.request is not None:
+                # retry_bound compares runs with real wakeups: only their difference matters.
+                real = sum(1 for w in actor.request.wakeups if w.real)
                 extra = (
                     actor.left,
                     actor.pos,
                     actor.kicked,
                     actor.synced,
                     actor.completed,
-                    actor.retries,
+                    actor.retries - real,
                 )
             actors.append((actor.name, actor.state, extra, history))
         return (
@@ -1045,9 +1063,11 @@ class World:
             tuple(a.name for a in self.run_list),
             tuple(a.name for a in self.paused),
             requests,
+            progress,
+            failed_io,
             tuple(actors),
-            tuple((b.kind, b.by_case) for b in self.bugs),
-            len(self.bound_hits),
+            tuple((b.kind, b.by_case, b.request) for b in self.bugs),
+            tuple(hit.iocbs for hit in self.bound_hits),
         )
 
     def freeze(self) -> RunRecord:
