@@ -37,7 +37,7 @@ from fuzz.target import Evaluator, FindingStore, known_signatures
 from impls.registry import REGISTRY
 from sim import parse_case
 
-ENGINES: Final = ("atheris", "hypothesis", "random")
+ENGINES: Final = ("atheris", "hypothesis", "random", "pct")
 FORMAT: Final = "pagefuzz/campaign-v1"
 #: Seconds between looks at the workers, and between summary rewrites.
 POLL_S: Final = 0.5
@@ -76,6 +76,7 @@ class Campaign:
     seconds: float
     seed: int
     corpus: Path | None
+    depth: int = 3  # PCT's bug depth d
     summary: dict[str, Any] = field(default_factory=dict)
     workers: list[Worker] = field(default_factory=list)
     started: float = 0.0
@@ -192,6 +193,8 @@ class Campaign:
             f"{seconds:.3f}",
             "--versions",
             ",".join(self.versions),
+            "--depth",
+            str(self.depth),
         ]
 
     def _spawn(self, index: int, seed: int, seconds: float, restarts: int = 0) -> Worker:
@@ -383,7 +386,42 @@ class Campaign:
             }
         )
         self.summary.setdefault("next_seed", self.seed + self.jobs)
+        if self.engine == "pct":
+            self.summary["pct"] = self._pct_bounds()
         write_json_atomic(self.out / "campaign.json", self.summary)
+
+    def _pct_bounds(self) -> dict[str, Any]:
+        """Per version and check: found after how many runs, or the probability that a bug of
+        depth <= d was missed by every run (PCT's guarantee, fuzz/pct.py)."""
+        from fuzz.pct import missed_probability
+        from oracle import CHECKS
+
+        runs = actors = steps = 0
+        for worker in self.workers:
+            pct = self._stats(worker).get("pct") or {}
+            runs += int(pct.get("runs", 0))
+            actors = max(actors, int(pct.get("actors_max", 0)))
+            steps = max(steps, int(pct.get("steps_max", 0)))
+        runs += int(self.summary.get("pct", {}).get("runs_before", 0))
+        found = {f["key"].rsplit("/", 1)[0] for f in self.summary["findings"]}
+        bound = missed_probability(actors or 1, steps or 1, self.depth, runs)
+        table = {
+            f"{version}/{check}": (
+                "found"
+                if f"{version}/{check}" in found
+                else f"missed with probability <= {bound:.3g}"
+            )
+            for version in self.versions
+            for check in CHECKS
+        }
+        return {
+            "depth": self.depth,
+            "runs": runs,
+            "actors_max": actors,
+            "steps_max": steps,
+            "bound_if_not_found": bound,
+            "by_version_and_check": table,
+        }
 
     def run(self, on_tick: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
         self.prepare()

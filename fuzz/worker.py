@@ -52,6 +52,7 @@ class WorkerState:
         self.started = time.monotonic()
         self.last_stats = 0.0
         self.stats_path = out / "workers" / str(worker) / "stats.json"
+        self.pct: dict[str, int] = {}
 
     def execute(self, case: Case, raw: bytes | None) -> Evaluation | None:
         """Evaluate one case; record new findings; never raise for a verdict."""
@@ -108,6 +109,7 @@ class WorkerState:
                 "crashes": self.crashes,
                 "coverage": len(self.features),
                 "findings": self.findings,
+                "pct": self.pct,
             },
         )
 
@@ -126,6 +128,22 @@ def run_random(state: WorkerState, deadline: float) -> None:
 
 class _NewFinding(Exception):
     """Raised inside the hypothesis test so that its shrinker works on a new finding."""
+
+
+def run_pct(state: WorkerState, deadline: float, depth: int) -> None:
+    """PCT schedules (fuzz/pct.py), the driving version rotating through the campaign's."""
+    from fuzz.pct import pct_case
+
+    rng = random.Random(state.seed)
+    names = state.evaluator.names
+    runs = actors_max = steps_max = 0
+    while time.monotonic() < deadline:
+        run = pct_case(rng, depth, names[runs % len(names)])
+        runs += 1
+        actors_max = max(actors_max, run.actors)
+        steps_max = max(steps_max, run.steps)
+        state.pct = {"depth": depth, "runs": runs, "actors_max": actors_max, "steps_max": steps_max}
+        state.execute(run.case, None)
 
 
 def _hypothesis_round(
@@ -210,7 +228,8 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m fuzz.worker",
         description="one pagefuzz fuzzing worker (used by pagefuzz fuzz)",
     )
-    parser.add_argument("--engine", choices=("random", "hypothesis"), required=True)
+    parser.add_argument("--engine", choices=("random", "hypothesis", "pct"), required=True)
+    parser.add_argument("--depth", type=int, default=3, help="PCT bug depth d (default 3)")
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--worker", type=int, default=0)
     parser.add_argument("--seed", type=int, default=0)
@@ -222,6 +241,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.engine == "random":
             run_random(state, deadline)
+        elif args.engine == "pct":
+            run_pct(state, deadline, args.depth)
         else:
             run_hypothesis(state, deadline)
     except KeyboardInterrupt:

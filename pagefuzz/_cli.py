@@ -79,6 +79,7 @@ def cmd_fuzz(args: argparse.Namespace) -> int:
         campaign = Campaign.create(
             args.out, args.engine, versions, args.jobs, args.time, args.seed, corpus, args.resume
         )
+        campaign.depth = args.depth
     except CampaignError as exc:
         raise CaseFileError(str(exc)) from None
     try:
@@ -235,10 +236,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     fuzz.add_argument(
         "--engine",
-        choices=("atheris", "hypothesis", "random"),
+        choices=("atheris", "hypothesis", "random", "pct"),
         default="atheris",
-        help="atheris (libFuzzer, coverage-guided; default), hypothesis, or "
-        "random (seeded uniform baseline)",
+        help="atheris (libFuzzer, coverage-guided; default), hypothesis, pct (probabilistic "
+        "concurrency testing over the iocbs and the disk), or random (seeded uniform baseline)",
+    )
+    fuzz.add_argument(
+        "--depth",
+        type=int,
+        default=3,
+        metavar="D",
+        help="pct: the bug depth d the guarantee is for (default 3)",
     )
     fuzz.add_argument("--jobs", type=int, default=1, help="worker processes (default 1)")
     fuzz.add_argument(

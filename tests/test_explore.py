@@ -23,13 +23,34 @@ def test_acceptance_bound_8_two_pages_two_iocbs_two_queues(tmp_path: Path) -> No
     recheck-locked's page_waiter kicks the other."""
     out = tmp_path / "x"
     proc = subprocess.run(
-        [sys.executable, "-m", "pagefuzz", "explore", "--max-steps", "8", "--pages", "2",
-         "--iocbs", "2", "--queues", "2", "--ops", "aio_write,complete_io,run", "--out",
-         str(out), "--json"],
-        capture_output=True, text=True, cwd=ROOT, env={**os.environ, "CI": "true"}, timeout=600,
-        check=False)
+        [
+            sys.executable,
+            "-m",
+            "pagefuzz",
+            "explore",
+            "--max-steps",
+            "8",
+            "--pages",
+            "2",
+            "--iocbs",
+            "2",
+            "--queues",
+            "2",
+            "--ops",
+            "aio_write,complete_io,run",
+            "--out",
+            str(out),
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "CI": "true"},
+        timeout=600,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stderr
-    cert = json.loads(proc.stdout[proc.stdout.index("{"):])
+    cert = json.loads(proc.stdout[proc.stdout.index("{") :])
     assert cert["complete"] and cert["depth_closed"] == 8
     assert cert["distinct_states"] > 0 and cert["schedules"] >= cert["distinct_states"]
     assert cert["versions"]["pre"]["pre/completion/aio_write"]["steps"] == 1
@@ -61,13 +82,16 @@ def test_pruning_keeps_every_finding_at_its_shortest_depth() -> None:
     assert pruned.pruned > 0 and full.pruned == 0
     assert full.schedules > pruned.states
     assert {k: c.depth for k, c in pruned.shortest.items()} == {
-        k: c.depth for k, c in full.shortest.items()}
+        k: c.depth for k, c in full.shortest.items()
+    }
 
 
 def test_pauses_are_explored() -> None:
     """With the pause op, schedules stop iocbs at the named points: more states than without."""
-    with_pauses = explore(Bound(max_steps=4, pages=2, iocbs=2, queues=2), VERSIONS,
-                          time.monotonic)
-    without = explore(Bound(max_steps=4, pages=2, iocbs=2, queues=2,
-                            ops=("aio_write", "complete_io", "run")), VERSIONS, time.monotonic)
+    with_pauses = explore(Bound(max_steps=4, pages=2, iocbs=2, queues=2), VERSIONS, time.monotonic)
+    without = explore(
+        Bound(max_steps=4, pages=2, iocbs=2, queues=2, ops=("aio_write", "complete_io", "run")),
+        VERSIONS,
+        time.monotonic,
+    )
     assert with_pauses.states > without.states
