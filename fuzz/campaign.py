@@ -22,6 +22,7 @@ import contextlib
 import json
 import os
 import platform
+import re
 import signal
 import subprocess
 import sys
@@ -64,6 +65,7 @@ class Worker:
     log: Path
     restarts: int = 0
     started: float = field(default_factory=time.monotonic)
+    log_offset: int = 0  # where this process's output starts in the (appended) log
     quick_failures: int = 0  # consecutive exits with an error within seconds of starting
 
 
@@ -169,11 +171,18 @@ class Campaign:
         if self.engine == "atheris":
             corpus_dir = self.out / "libfuzzer-corpus"
             corpus_dir.mkdir(parents=True, exist_ok=True)
+            command = [sys.executable, str(FUZZER_SCRIPT)]
+            fork: list[str] = []
+            if self.jobs > 1:
+                # libFuzzer's own machinery: -fork=N runs N jobs and merges their corpora; it
+                # re-executes argv[0] through sh, so the target runs as its own executable script.
+                command = [str(FUZZER_SCRIPT)]
+                fork = [f"-fork={self.jobs}", "-ignore_crashes=1"]
             return [
-                sys.executable,
-                str(FUZZER_SCRIPT),
+                *command,
                 str(corpus_dir),
                 *LIBFUZZER_ARGS,
+                *fork,
                 f"-seed={seed}",
                 f"-max_total_time={max(1, int(seconds))}",
             ]
@@ -210,6 +219,7 @@ class Campaign:
         }
         # libFuzzer re-runs argv[0] through sh for some flags: keep this interpreter first.
         env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
+        offset = log.stat().st_size if log.exists() else 0
         with log.open("ab") as handle:
             process = subprocess.Popen(
                 self._command(index, seed, seconds),
@@ -219,7 +229,7 @@ class Campaign:
                 cwd=self.out,
                 start_new_session=True,
             )
-        return Worker(index, seed, process, log, restarts)
+        return Worker(index, seed, process, log, restarts, log_offset=offset)
 
     def _remaining(self) -> float:
         return self.seconds - (time.monotonic() - self.started)
@@ -257,6 +267,10 @@ class Campaign:
     # ---------------------------------------------------------------- statistics
 
     def _stats(self, worker: Worker) -> dict[str, Any]:
+        if self.engine == "atheris":
+            # libFuzzer's own log is the truth for atheris: under -fork the target runs in
+            # child processes, each with its own in-process counters.
+            return _libfuzzer_stats(worker.log, worker.log_offset)
         path = self.out / "workers" / str(worker.index) / "stats.json"
         try:
             stats: dict[str, Any] = read_json(path)
@@ -264,8 +278,6 @@ class Campaign:
             return {}
         if stats.get("pid") != worker.process.pid:
             return {}  # an earlier process's numbers, already folded in
-        if self.engine == "atheris":
-            stats["coverage"] = _libfuzzer_coverage(worker.log)
         return stats
 
     def _fold_stats(self, worker: Worker) -> None:
@@ -305,6 +317,9 @@ class Campaign:
                     "alive": worker.process.poll() is None,
                 }
             )
+        crash_dir = self.out / "crashes"
+        if crash_dir.exists():  # the files are the truth (a killed worker's count is lost)
+            crashes = max(crashes, len(list(crash_dir.glob("*.json"))))
         elapsed = time.monotonic() - self.started
         return {
             "elapsed": elapsed,
@@ -428,7 +443,8 @@ class Campaign:
         evaluator = Evaluator(self.versions)
         self.started = time.monotonic()
         self.summary["next_seed"] = self.seed + self.jobs
-        self.workers = [self._spawn(i, self.seed + i, self.seconds) for i in range(self.jobs)]
+        processes = 1 if self.engine == "atheris" else self.jobs  # atheris forks by itself
+        self.workers = [self._spawn(i, self.seed + i, self.seconds) for i in range(processes)]
         status = "done"
         last_summary = 0.0
         try:
@@ -481,22 +497,29 @@ def _with_name_and_expect(case: Any, name: str, evaluator: Evaluator) -> Any:
     return replace(case, name=name, expect={"checks": checks})
 
 
-def _libfuzzer_coverage(log: Path) -> int:
-    """The last `cov:` figure libFuzzer printed (it reports coverage only in its log)."""
+_EXECS = re.compile(r"^#(\d+)|^Done (\d+) runs|stat::number_of_executed_units:\s*(\d+)")
+_RATE = re.compile(r"exec/s:? (\d+)")
+_COV = re.compile(r" cov: (\d+)")
+
+
+def _libfuzzer_stats(log: Path, offset: int) -> dict[str, Any]:
+    """Executions, exec/s and coverage from what libFuzzer printed since `offset`."""
     try:
         with log.open("rb") as handle:
-            handle.seek(max(0, log.stat().st_size - 8192))
+            handle.seek(max(offset, log.stat().st_size - 16384))
             tail = handle.read().decode("utf-8", "replace")
     except OSError:
-        return 0
-    best = 0
+        return {}
+    executions = rate = coverage = 0
     for line in tail.splitlines():
-        if " cov: " in line:
-            try:
-                best = int(line.split(" cov: ", 1)[1].split()[0])
-            except (IndexError, ValueError):
-                continue
-    return best
+        found = _EXECS.search(line)
+        if found:
+            executions = max(executions, int(next(g for g in found.groups() if g)))
+        if (m := _RATE.search(line)) is not None:
+            rate = int(m.group(1))
+        if (m := _COV.search(line)) is not None:
+            coverage = int(m.group(1))
+    return {"executions": executions, "exec_per_s": float(rate), "coverage": coverage, "crashes": 0}
 
 
 def _last_line(log: Path) -> str:
