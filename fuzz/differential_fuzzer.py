@@ -18,9 +18,10 @@ from pathlib import Path
 
 import atheris
 
-with atheris.instrument_imports(include=["sim", "impls"]):
-    import impls.registry  # noqa: F401  (instrumented before anything else imports it)
-    import sim.world  # noqa: F401
+if os.environ.get("PAGEFUZZ_NO_INSTRUMENT") != "1":  # the benchmark's uninstrumented mode
+    with atheris.instrument_imports(include=["sim", "impls"]):
+        import impls.registry  # noqa: F401  (instrumented before anything else imports it)
+        import sim.world  # noqa: F401
 
 from fuzz.decode import decode
 from fuzz.worker import WorkerState
@@ -43,8 +44,21 @@ def _state() -> WorkerState:
     return _STATE
 
 
+#: Under a packaged build (ClusterFuzzLite / OSS-Fuzz run the target without pagefuzz's
+#: campaign around it) a new finding must surface as a crash, or nobody would see it.
+_RAISE = getattr(sys, "frozen", False) or os.environ.get("PAGEFUZZ_RAISE_ON_FINDING") == "1"
+
+
+class NewFindingError(AssertionError):
+    """A finding no corpus case shows, raised only under a packaged build."""
+
+
 def TestOneInput(data: bytes) -> None:
-    _state().execute(decode(data), data)
+    state = _state()
+    before = len(state.findings)
+    state.execute(decode(data), data)
+    if _RAISE and len(state.findings) > before:
+        raise NewFindingError(str(state.findings[-1]["signature"]))
 
 
 def _flush_stats() -> None:

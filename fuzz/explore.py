@@ -127,6 +127,7 @@ class Counterexample:
     signature: str
     case: Case
     depth: int
+    schedules: int = 0  # schedules judged when it was found (the explorer's "executions")
 
 
 @dataclass
@@ -244,7 +245,9 @@ def explore(
                 if key not in cert.shortest:
                     sig = signature_of(key)
                     name = f"shortest-{key.replace('/', '-')}-{sig[:6]}"
-                    cert.shortest[key] = Counterexample(key, sig, _case(bound, steps, name), depth)
+                    cert.shortest[key] = Counterexample(
+                        key, sig, _case(bound, steps, name), depth, cert.schedules
+                    )
             if depth < bound.max_steps:
                 used = sum(1 for s in steps if s["op"] == "aio_write")
                 next_frontier.extend(

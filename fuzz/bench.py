@@ -1,0 +1,304 @@
+"""`pagefuzz bench`: the measurements behind docs/benchmarks.md, taken in one run.
+
+Every figure is measured here, on this machine, in this run; medians over repetitions. Executions
+are the machine-independent figure; seconds are for this machine only.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from fuzz.explore import Bound, explore
+from fuzz.minimize import minimize
+from fuzz.target import Evaluator
+
+HERE = Path(__file__).resolve().parent
+VERSIONS = ["pre", "post", "recheck-locked"]
+_DONE = re.compile(r"Done (\d+) runs in (\d+) second")
+
+
+def _atheris_rate(script: Path, instrumented: bool, seconds: int) -> float:
+    """exec/s of an atheris target over `seconds`, from libFuzzer's own final count."""
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {
+            **os.environ,
+            "PAGEFUZZ_OUT": tmp,
+            "PAGEFUZZ_NO_INSTRUMENT": "0" if instrumented else "1",
+        }
+        corpus = Path(tmp) / "corpus"
+        corpus.mkdir()
+        proc = subprocess.run(
+            [
+                sys.executable,
+                str(script),
+                str(corpus),
+                "-max_len=34",
+                "-len_control=0",
+                f"-max_total_time={seconds}",
+                "-seed=1",
+                "-print_final_stats=1",
+            ],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=False,
+        )
+    runs = re.search(r"stat::number_of_executed_units:\s*(\d+)", proc.stderr)
+    if runs is None:
+        raise RuntimeError(f"{script.name}: no final stats: {proc.stderr[-300:]}")
+    return int(runs.group(1)) / seconds
+
+
+def measure_rates(repeats: int, seconds: int, log: Callable[[str], None]) -> dict[str, Any]:
+    table: dict[str, Any] = {}
+    for name, script in (
+        ("trivial", HERE / "trivial_fuzzer.py"),
+        ("differential", HERE / "differential_fuzzer.py"),
+    ):
+        for instrumented in (False, True):
+            rates = [_atheris_rate(script, instrumented, seconds) for _ in range(repeats)]
+            key = f"{name}/{'feedback' if instrumented else 'uninstrumented'}"
+            table[key] = statistics.median(rates)
+            log(f"  {key}: {table[key]:.0f} exec/s (median of {repeats})")
+    table["ratio_uninstrumented"] = (
+        table["trivial/uninstrumented"] / table["differential/uninstrumented"]
+    )
+    table["ratio_feedback"] = table["trivial/feedback"] / table["differential/feedback"]
+    return table
+
+
+def measure_engines(seeds: int, seconds: float, log: Callable[[str], None]) -> dict[str, Any]:
+    """Per engine and seed, a campaign from an empty corpus; executions and seconds to the first
+    sighting of every finding."""
+    out: dict[str, Any] = {}
+    for engine in ("random", "hypothesis", "atheris", "pct"):
+        runs = []
+        for seed in range(1, seeds + 1):
+            with tempfile.TemporaryDirectory() as tmp:
+                proc = subprocess.run(
+                    [
+                        sys.executable,
+                        "-m",
+                        "pagefuzz",
+                        "fuzz",
+                        "--engine",
+                        engine,
+                        "--time",
+                        str(seconds),
+                        "--seed",
+                        str(seed),
+                        "--fresh",
+                        "--out",
+                        str(Path(tmp) / "c"),
+                        "--json",
+                    ],
+                    capture_output=True,
+                    text=True,
+                    env={**os.environ, "CI": "true"},
+                    check=False,
+                )
+                summary = json.loads(proc.stdout[proc.stdout.index("{") :])
+            runs.append(
+                {
+                    f["key"]: (f["first_seen_executions"], f["first_seen_s"])
+                    for f in summary["findings"]
+                }
+            )
+            log(
+                f"  {engine} seed {seed}: {len(runs[-1])} findings, "
+                f"{summary['executions']} executions"
+            )
+        out[engine] = runs
+    return out
+
+
+def measure_explore(seconds: float, log: Callable[[str], None]) -> dict[str, Any]:
+    bound = Bound(max_steps=30, pages=2, iocbs=2, queues=2)
+    cert = explore(bound, VERSIONS, time.monotonic, seconds_max=seconds)
+    rate = cert.states / max(cert.seconds, 1e-9)
+    log(f"  explore: closed depth {cert.depth_done} in {cert.seconds:.0f} s, {rate:.0f} states/s")
+    return {
+        "bound": bound.describe(),
+        "depth_closed": cert.depth_done,
+        "states": cert.states,
+        "schedules": cert.schedules,
+        "seconds": cert.seconds,
+        "states_per_s": rate,
+        "shortest": {
+            k: {"steps": c.depth, "schedules": c.schedules, "case": c.case.to_json()}
+            for k, c in cert.shortest.items()
+        },
+    }
+
+
+def measure_minimizer(explored: dict[str, Any], log: Callable[[str], None]) -> list[dict[str, Any]]:
+    """Minimise a random 16-step case showing each finding explore found; compare sizes."""
+    from fuzz.decode import decode
+    from fuzz.worker import random_bytes
+
+    evaluator = Evaluator(VERSIONS)
+    rng = __import__("random").Random(7)
+    wanted = dict(explored["shortest"])
+    found: dict[str, Any] = {}
+    for _ in range(20000):
+        if not wanted:
+            break
+        case = decode(random_bytes(rng))
+        for f in evaluator.evaluate(case).failures:
+            if f.key in wanted and len(case.steps) >= 8:
+                found[f.key] = (case, f.signature)
+                del wanted[f.key]
+    rows = []
+    for key, (case, sig) in sorted(found.items()):
+        started = time.perf_counter()
+        small, _ = minimize(case, evaluator, frozenset({sig}))
+        took = time.perf_counter() - started
+        rows.append(
+            {
+                "finding": key,
+                "steps_before": len(case.steps),
+                "steps_after": len(small.steps),
+                "explore_shortest": explored["shortest"][key]["steps"],
+                "seconds": took,
+            }
+        )
+        log(
+            f"  minimise {key}: {len(case.steps)} -> {len(small.steps)} steps in {took:.2f} s "
+            f"(explore: {explored['shortest'][key]['steps']})"
+        )
+    return rows
+
+
+def measure_regression(corpus: Path, log: Callable[[str], None]) -> dict[str, Any]:
+    from pagefuzz._replay import collect_case_files, load_case, replay_case
+
+    files = collect_case_files([corpus])
+    cases = [load_case(p) for p in files]
+    times = []
+    for _ in range(3):
+        started = time.perf_counter()
+        for case in cases:
+            replay_case(replace(case, expect=None))
+        times.append((time.perf_counter() - started) / len(cases))
+    per_case = statistics.median(times)
+    log(f"  corpus regression: {len(cases)} cases, {per_case * 1000:.1f} ms per case")
+    return {"cases": len(cases), "ms_per_case": per_case * 1000}
+
+
+def run_bench(quick: bool, corpus: Path, log: Callable[[str], None]) -> dict[str, Any]:
+    repeats, rate_s, seeds, campaign_s, explore_s = (3, 5, 5, 20.0, 60.0)
+    if quick:
+        repeats, rate_s, seeds, campaign_s, explore_s = (1, 2, 2, 5.0, 10.0)
+    log("exec/s against a trivial target")
+    rates = measure_rates(repeats, rate_s, log)
+    log("engines: executions to first finding")
+    engines = measure_engines(seeds, campaign_s, log)
+    log("explorer")
+    explored = measure_explore(explore_s, log)
+    log("minimiser")
+    minimiser = measure_minimizer(explored, log)
+    log("corpus regression")
+    regression = measure_regression(corpus, log)
+    return {
+        "machine": {
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+            "cpus": os.cpu_count(),
+        },
+        "settings": {
+            "repeats": repeats,
+            "rate_seconds": rate_s,
+            "seeds": seeds,
+            "campaign_seconds": campaign_s,
+            "explore_seconds": explore_s,
+        },
+        "rates": rates,
+        "engines": engines,
+        "explore": explored,
+        "minimiser": minimiser,
+        "regression": regression,
+    }
+
+
+def _median_or_dash(values: list[float]) -> str:
+    return f"{statistics.median(values):,.0f}" if values else "-"
+
+
+def render(results: dict[str, Any], command: str) -> str:
+    r = results["rates"]
+    lines = [
+        "# Benchmarks",
+        "",
+        f"Regenerated by `{command}` (one run, this machine: {results['machine']['platform']}, "
+        f"Python {results['machine']['python']}, {results['machine']['cpus']} CPUs). Medians; "
+        f"settings: {json.dumps(results['settings'])}.",
+        "",
+        "## Executions per second against a trivial atheris target",
+        "",
+        "The differential target decodes one input (up to 16 steps) and runs pre, post and "
+        "recheck-locked on it, judging each run. The trivial target compares two integers.",
+        "",
+        "| target | uninstrumented exec/s | with the campaign's feedback exec/s |",
+        "|---|---|---|",
+        f"| trivial | {r['trivial/uninstrumented']:,.0f} | {r['trivial/feedback']:,.0f} |",
+        f"| differential | {r['differential/uninstrumented']:,.0f} | "
+        f"{r['differential/feedback']:,.0f} |",
+        f"| ratio trivial / differential | {r['ratio_uninstrumented']:,.0f} (goal <= 30) | "
+        f"{r['ratio_feedback']:,.0f} (goal <= 150) |",
+        "",
+        "## Executions to the first finding, per engine (median over seeds; found/seeds)",
+        "",
+    ]
+    engines = results["engines"]
+    explored = results["explore"]["shortest"]
+    keys = sorted({k for runs in engines.values() for run in runs for k in run} | set(explored))
+    header = "| finding | " + " | ".join(engines) + " | explore (schedules) |"
+    lines += [header, "|---" * (len(engines) + 2) + "|"]
+    for key in keys:
+        cells = []
+        for runs in engines.values():
+            execs = [run[key][0] for run in runs if key in run]
+            cells.append(f"{_median_or_dash(execs)} ({len(execs)}/{len(runs)})")
+        ex = explored.get(key)
+        cells.append(f"{ex['schedules']:,} ({ex['steps']} steps)" if ex else "-")
+        lines.append(f"| `{key}` | " + " | ".join(cells) + " |")
+    e = results["explore"]
+    lines += [
+        "",
+        "## Explorer",
+        "",
+        f"Bound {e['bound']}: closed to depth {e['depth_closed']} in {e['seconds']:.0f} s, "
+        f"{e['states']:,} distinct states of {e['schedules']:,} schedules, "
+        f"{e['states_per_s']:,.0f} states/s.",
+        "",
+        "## Minimiser against the explorer's shortest counterexample",
+        "",
+        "| finding | steps before | after | explore's shortest | seconds |",
+        "|---|---|---|---|---|",
+    ]
+    for row in results["minimiser"]:
+        lines.append(
+            f"| `{row['finding']}` | {row['steps_before']} | {row['steps_after']} | "
+            f"{row['explore_shortest']} | {row['seconds']:.2f} |"
+        )
+    g = results["regression"]
+    lines += [
+        "",
+        "## Corpus regression",
+        "",
+        f"{g['cases']} cases, {g['ms_per_case']:.1f} ms per case (all default versions, judged).",
+        "",
+    ]
+    return "\n".join(lines)
