@@ -47,6 +47,8 @@ SUMMARY_S: Final = 5.0
 #: broken (a bad path, a missing module), not unlucky: the campaign stops and says why.
 QUICK_FAILURE_S: Final = 3.0
 QUICK_FAILURES_MAX: Final = 3
+#: Samples of the campaign's progress kept in campaign.json (for plots), thinned beyond this.
+TIMELINE_MAX: Final = 2000
 FUZZER_SCRIPT: Final = Path(__file__).resolve().parent / "differential_fuzzer.py"
 #: libFuzzer options: inputs sized for 16 two-byte steps, no slow length ramp-up (measured:
 #: time to a bug from ~12 s to ~1 s, ../shared/notes/fuzzing-toolchain.md).
@@ -390,6 +392,17 @@ class Campaign:
     def write_summary(self, status: str) -> None:
         snap = self.snapshot()
         elapsed = self.elapsed_before + snap["elapsed"]
+        sample = {
+            "seconds": round(elapsed, 2),
+            "executions": snap["executions"],
+            "findings": len(self.summary["findings"]),
+            "coverage": sum(int(w["coverage"]) for w in snap["workers"]),
+            "exec_per_s": [w["exec_per_s"] for w in snap["workers"]],
+        }
+        timeline = self.summary.setdefault("timeline", [])
+        timeline.append(sample)
+        if len(timeline) > TIMELINE_MAX:  # a week-long campaign: keep every other sample
+            del timeline[1:-1:2]
         self.summary.update(
             {
                 "status": status,

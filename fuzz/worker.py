@@ -196,7 +196,11 @@ def run_hypothesis(state: WorkerState, deadline: float, chunk: int = 200) -> Non
     shrunk case replaces the raw finding the worker recorded when it first saw it."""
     from hypothesis.database import DirectoryBasedExampleDatabase
 
-    database = DirectoryBasedExampleDatabase(str(state.out / "hypothesis-db"))
+    # A shared directory (PAGEFUZZ_HYPOTHESIS_DB, e.g. on a network filesystem) lets campaigns
+    # on several machines replay and extend each other's examples: hypothesis keys its entries
+    # by hash and writes them as separate files, so concurrent writers do not clash.
+    shared = os.environ.get("PAGEFUZZ_HYPOTHESIS_DB")
+    database = DirectoryBasedExampleDatabase(shared or str(state.out / "hypothesis-db"))
     round_index = 0
     while time.monotonic() < deadline:
         targets: set[str] = set()

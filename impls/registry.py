@@ -4,6 +4,7 @@
 from collections.abc import Callable
 from typing import Final
 
+from impls.fixed import Fixed
 from impls.post import Post
 from impls.pre import Pre
 from impls.recheck_locked import RecheckLocked
@@ -16,10 +17,11 @@ REGISTRY: Final[dict[str, Callable[[], Version]]] = {
     "post": Post,
     "recheck-locked": RecheckLocked,
     "reference": Reference,
+    "fixed": Fixed,
 }
 
-#: Versions run by default: the seed's two sides and the fix it rejected. Test-only versions
-#: (the reference and the oracle's mutants) are registered but not run unless named.
+#: Versions run by default: the seed's two sides and the fix it rejected. The reference (for
+#: proving the oracle) and the candidate fix are registered but run only when named.
 DEFAULT_VERSIONS: Final = ("pre", "post", "recheck-locked")
 
 

@@ -80,6 +80,8 @@ def cmd_fuzz(args: argparse.Namespace) -> int:
             args.out, args.engine, versions, args.jobs, args.time, args.seed, corpus, args.resume
         )
         campaign.depth = args.depth
+        if args.hypothesis_db is not None:
+            os.environ["PAGEFUZZ_HYPOTHESIS_DB"] = str(args.hypothesis_db.resolve())
     except CampaignError as exc:
         raise CaseFileError(str(exc)) from None
     try:
@@ -168,11 +170,20 @@ def cmd_explore(args: argparse.Namespace) -> int:
 
 def cmd_bench(args: argparse.Namespace) -> int:
     from fuzz.bench import render, run_bench
-    from fuzz.files import write_atomic, write_json_atomic
+    from fuzz.files import read_json, write_atomic, write_json_atomic
 
     console = _console()
-    results = run_bench(args.quick, args.corpus, lambda line: console.print(line))
     command = "pagefuzz bench" + (" --quick" if args.quick else "")
+    if args.render_only:
+        source = args.out.with_suffix(".json")
+        try:
+            results = read_json(source)
+        except (OSError, ValueError) as exc:
+            raise CaseFileError(f"{source}: cannot read the raw numbers: {exc}") from None
+        write_atomic(args.out, render(results, command).encode())
+        console.print(f"wrote {args.out}")
+        return EXIT_OK
+    results = run_bench(args.quick, args.corpus, lambda line: console.print(line))
     write_atomic(args.out, render(results, command).encode())
     write_json_atomic(args.out.with_suffix(".json"), results)
     console.print(f"wrote {args.out} and {args.out.with_suffix('.json')}")
@@ -260,6 +271,14 @@ def build_parser() -> argparse.ArgumentParser:
         default=3,
         metavar="D",
         help="pct: the bug depth d the guarantee is for (default 3)",
+    )
+    fuzz.add_argument(
+        "--hypothesis-db",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="hypothesis: example database directory to share between campaigns "
+        "and machines (default OUT/hypothesis-db)",
     )
     fuzz.add_argument("--jobs", type=int, default=1, help="worker processes (default 1)")
     fuzz.add_argument(
@@ -410,6 +429,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="the Markdown report (default docs/benchmarks.md; raw numbers in .json beside it)",
     )
     bench.add_argument("--corpus", type=Path, default=Path("corpus"))
+    bench.add_argument(
+        "--render-only",
+        action="store_true",
+        help="rewrite the Markdown from the .json of the last run, measuring nothing",
+    )
     bench.set_defaults(func=cmd_bench)
 
     cov = sub.add_parser(

@@ -281,18 +281,17 @@ def run_triage(
 
 
 def _class_of(group: Group, versions: list[str]) -> str:
-    """The finding's version against the other versions: fixed (others do better), regressed
-    (it is the only one failing... relative to the first version), or both."""
+    """The differential class on the minimal case, in the seed's direction: the first version
+    (the baseline, `pre` by default) against the finding's version, or against the second
+    version when the finding is the baseline's own. `fixed`: the other version violates a strict
+    subset of the baseline's checks; `regressed`: a strict superset; `both`: neither."""
     version = group.key.split("/")[0]
-    outcome = replay_case(replace(group.case, expect=None), versions)
-    classes = []
-    for d in outcome.differentials:
-        if version in d.pair:
-            classes.append(d.cls)
-    for cls in ("regressed", "fixed", "both"):
-        if cls in classes:
-            return cls
-    return classes[0] if classes else "-"
+    if len(versions) < 2:
+        return "-"
+    base = versions[0]
+    other = versions[1] if version == base else version
+    outcome = replay_case(replace(group.case, expect=None), [base, other])
+    return outcome.differentials[0].cls
 
 
 # ---------------------------------------------------------------------- explore
@@ -301,7 +300,13 @@ def _class_of(group: Group, versions: list[str]) -> str:
 def run_explore(console: Console, versions: list[str], args: Any, ops: list[str]) -> dict[str, Any]:
     """Explore with a progress bar (states/s, the level being closed) and write the certificate
     and one case file per shortest counterexample into args.out."""
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import (
+        BarColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
 
     from fuzz.explore import Bound, explore
 
@@ -322,6 +327,8 @@ def run_explore(console: Console, versions: list[str], args: Any, ops: list[str]
         TextColumn("{task.completed}/{task.total} schedules of this length"),
         TextColumn("{task.fields[states]} states, {task.fields[rate]:.0f} states/s"),
         TimeElapsedColumn(),
+        TextColumn("ETA of this length"),
+        TimeRemainingColumn(),
     )
     with Progress(*columns, console=console, disable=not console.is_terminal) as bar:
         task = bar.add_task("explore", total=1, depth=0, states=0, rate=0.0)
