@@ -312,7 +312,9 @@ def check_error(rec: RunRecord) -> list[Violation]:
 
     A failed page that left the file before the request completed is not charged: truncation
     threw the data and its PG_error away, and no version can see the error any more (the same
-    rule as `completion`, which judges only pages still in the file)."""
+    rule as `completion`, which judges only pages still in the file). Nor is a failure of a
+    later write-out once this request's data had already reached the disk: its data is safe,
+    the failure is the later writer's to report (found by fuzzing the candidate fix)."""
     out = []
     for req in rec.requests:
         if req.kind not in O_SYNC_KINDS or req.completed_seq is None or req.result == -EIO:
@@ -324,6 +326,15 @@ def check_error(rec: RunRecord) -> list[Violation]:
                 continue
             if io.serial not in still_in_file:
                 continue
+            gen = written[io.serial][1]
+            if any(
+                done.serial == io.serial
+                and not done.error
+                and done.gen >= gen
+                and done.seq < io.seq
+                for done in rec.io_log
+            ):
+                continue  # this request's data was already on disk: a later write-out failed
             if io.gen < written[io.serial][1]:
                 continue  # an older write-out, before this request's data
             out.append(
