@@ -190,6 +190,31 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from fuzz.files import write_atomic
+    from pagefuzz._report import build, render_html
+
+    text, findings, campaigns = build(Path.cwd())
+    if args.check:
+        try:
+            current = args.out.read_text(encoding="utf-8")
+        except OSError:
+            current = ""
+        if current != text:
+            sys.stderr.write(
+                f"pagefuzz: {args.out} is stale: run `pagefuzz report` and commit it\n"
+            )
+            return EXIT_MISMATCH
+        print(f"{args.out} is up to date ({len(findings)} findings)")
+        return EXIT_OK
+    write_atomic(args.out, text.encode())
+    print(f"wrote {args.out} ({len(findings)} findings)")
+    if args.html is not None:
+        index = render_html(args.html, findings, campaigns)
+        print(f"wrote {index}")
+    return EXIT_OK
+
+
 def _positive_float(text: str) -> float:
     try:
         value = float(text.rstrip("s"))
@@ -435,6 +460,27 @@ def build_parser() -> argparse.ArgumentParser:
         help="rewrite the Markdown from the .json of the last run, measuring nothing",
     )
     bench.set_defaults(func=cmd_bench)
+
+    report = sub.add_parser(
+        "report",
+        help="regenerate docs/findings.md (and an HTML page) from the corpus and campaigns",
+        description="Replay every minimal case in corpus/findings/ against pre, post, "
+        "recheck-locked and fixed; test each under every CHOICE setting; add the campaign "
+        "summaries in evidence/campaigns/ and the certificates in evidence/certificates/; write "
+        "docs/findings.md. Run from the repository root. --check exits 1 when the file on disk "
+        "differs from what would be written (CI uses it).",
+    )
+    report.add_argument("--out", type=Path, default=Path("docs/findings.md"))
+    report.add_argument(
+        "--html",
+        type=Path,
+        metavar="DIR",
+        help="also write DIR/index.html with timelines as lanes and plots",
+    )
+    report.add_argument(
+        "--check", action="store_true", help="write nothing; exit 1 if --out is stale"
+    )
+    report.set_defaults(func=cmd_report)
 
     cov = sub.add_parser(
         "coverage",

@@ -1,0 +1,451 @@
+"""`pagefuzz report`: docs/findings.md (and an HTML page) generated from what is on disk.
+
+Inputs, all committed so that the report is reproducible: the minimal cases in
+`corpus/findings/`, campaign summaries in `evidence/campaigns/`, explore certificates in
+`evidence/certificates/`, and the versions' sources. Everything is replayed, nothing is copied from
+an earlier report: a change to the world, a version or the oracle shows up as a changed report,
+and CI fails while docs/findings.md is stale.
+"""
+
+from __future__ import annotations
+
+import difflib
+import html
+import inspect
+import json
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Final
+
+from fuzz.files import write_atomic
+from impls.registry import get_version
+from oracle import finding_keys, judge
+from pagefuzz._explain import explain
+from pagefuzz._replay import CaseFileError, collect_case_files, load_case
+from sim import Case, RunRecord, run_case
+
+REPORT_VERSIONS: Final = ("pre", "post", "recheck-locked", "fixed")
+CHOICES: Final = (("last+1", False), ("last+1", True), ("cursor", False), ("cursor", True))
+LANE_KINDS: Final = frozenset(
+    {
+        "submit",
+        "run",
+        "lock",
+        "unlock",
+        "sleep",
+        "wake",
+        "kick",
+        "queue",
+        "writeback",
+        "io_done",
+        "io_error",
+        "remove",
+        "create",
+        "copy",
+        "complete",
+        "BUG",
+        "bound",
+        "pause",
+        "resume",
+        "zero",
+    }
+)
+
+
+@dataclass
+class Finding:
+    key: str
+    path: Path
+    case: Case
+    records: dict[str, RunRecord]
+    shown_by: dict[str, bool]  # version -> shows this finding's check/kind on the case
+    holds_under: dict[tuple[str, bool], bool]
+
+    @property
+    def version(self) -> str:
+        return self.key.split("/")[0]
+
+    @property
+    def check(self) -> str:
+        return self.key.split("/")[1]
+
+
+def _keys(record: RunRecord) -> set[str]:
+    return set(finding_keys(record, judge(record)))
+
+
+def _strip(key: str) -> str:
+    return key.split("/", 1)[1]
+
+
+def load_findings(corpus: Path, root: Path) -> list[Finding]:
+    """One finding per case in corpus/findings (the case's name says which; verified)."""
+    findings = []
+    directory = corpus / "findings"
+    files = collect_case_files([directory]) if directory.exists() else []
+    for path in files:
+        case = replace(load_case(path), expect=None)
+        records = {v: run_case(case, get_version(v)) for v in REPORT_VERSIONS}
+        keys = {v: _keys(r) for v, r in records.items()}
+        wanted = [k for ks in keys.values() for k in ks if _name_of(k) in case.name]
+        if not wanted:
+            continue  # no longer a finding: the report says so through the summary counts
+        key = sorted(wanted)[0]
+        shown = {v: any(_strip(k) == _strip(key) for k in keys[v]) for v in REPORT_VERSIONS}
+        holds = {}
+        for rule, filtered in CHOICES:
+            config = replace(case.config, lookup_next=rule, filtered_wakeups=filtered)
+            variant = replace(case, config=config)
+            holds[(rule, filtered)] = key in _keys(
+                run_case(variant, get_version(key.split("/")[0]))
+            )
+        findings.append(Finding(key, path.relative_to(root), case, records, shown, holds))
+    return sorted(findings, key=lambda f: f.key)
+
+
+def _name_of(key: str) -> str:
+    return key.replace("/", "-")
+
+
+def load_json_dir(directory: Path) -> list[tuple[str, dict[str, Any]]]:
+    out = []
+    if directory.exists():
+        for path in sorted(directory.glob("*.json")):
+            try:
+                out.append((path.stem, json.loads(path.read_text(encoding="utf-8"))))
+            except (OSError, ValueError) as exc:
+                raise CaseFileError(f"{path}: unreadable: {exc}") from None
+    return out
+
+
+def _timeline_table(f: Finding, left: str, right: str) -> list[str]:
+    lines = [f"| step | {left} | {right} |", "|---|---|---|"]
+    steps = sorted({e.step for v in (left, right) for e in f.records[v].events})
+    for step in steps:
+        cells = []
+        for v in (left, right):
+            texts = [
+                f"{e.actor}: {e.text}"
+                for e in f.records[v].events
+                if e.step == step and e.kind in LANE_KINDS
+            ]
+            cells.append("<br>".join(t.replace("|", "\\|") for t in texts) or "")
+        lines.append(f"| {step} | {cells[0]} | {cells[1]} |")
+    return lines
+
+
+def _post_fixed_diff(root: Path) -> list[str]:
+    post = inspect.getsource(type(get_version("post")).operate_on_page_range).splitlines()
+    fixed = inspect.getsource(type(get_version("fixed")).operate_on_page_range).splitlines()
+    return list(
+        difflib.unified_diff(post, fixed, "impls/post.py", "impls/fixed.py", lineterm="", n=2)
+    )
+
+
+def _campaign_rows(campaigns: list[tuple[str, dict[str, Any]]]) -> dict[str, list[str]]:
+    """finding key -> ["engine: N executions (campaign)"]."""
+    found: dict[str, list[str]] = {}
+    for name, summary in campaigns:
+        for f in summary.get("findings", []):
+            found.setdefault(f["key"], []).append(
+                f"{summary.get('engine', '?')} {f.get('first_seen_executions', '?')} ({name})"
+            )
+    return found
+
+
+def render_markdown(
+    findings: list[Finding],
+    campaigns: list[tuple[str, dict[str, Any]]],
+    certificates: list[tuple[str, dict[str, Any]]],
+    corpus_cases: int,
+    fixed_passes: int,
+    root: Path,
+) -> str:
+    by_campaign = _campaign_rows(campaigns)
+    out = [
+        "# What pagefuzz finds in the 2004 patch",
+        "",
+        "Generated by `pagefuzz report` from the minimal cases in `corpus/findings/`, the campaign "
+        "summaries in `evidence/campaigns/` and the explore certificates in "
+        "`evidence/certificates/`; every case is replayed against every version while the report "
+        "is written. Do not edit: CI regenerates it (`pagefuzz report --check`) and fails when it "
+        "differs.",
+        "",
+        "## The answer",
+        "",
+    ]
+    pre_completion = [f for f in findings if f.version == "pre" and f.check == "completion"]
+    fixed_by_post = [f for f in findings if f.version == "pre" and not f.shown_by["post"]]
+    post_new = [f for f in findings if f.version == "post" and not f.shown_by["pre"]]
+    post_all = [f for f in findings if f.version == "post"]
+    out += [
+        f"- **Did the patch fix the premature completion?** Of pre's "
+        f"{sum(1 for f in findings if f.version == 'pre')} findings, post no longer shows "
+        f"{len(fixed_by_post)} on their minimal cases "
+        f"({', '.join(f'`{f.key}`' for f in fixed_by_post) or 'none'}). "
+        + (
+            "Pre's completion findings: "
+            + ", ".join(
+                f"`{f.key}` ({'post passes it' if not f.shown_by['post'] else 'post shows it too'})"
+                for f in pre_completion
+            )
+            + "."
+            if pre_completion
+            else ""
+        ),
+        f"- **Did it break anything?** Yes: post has {len(post_all)} findings, "
+        f"{len(post_new)} of which pre does not show on the same minimal case "
+        f"({', '.join(f'`{f.key}`' for f in post_new) or 'none'}).",
+        f"- **A correct version:** `fixed` (below) passes {fixed_passes} of {corpus_cases} corpus "
+        "cases and shows none of the findings on their minimal cases; its certificates and "
+        "campaigns are listed at the end.",
+        "",
+        "## Summary",
+        "",
+        "x: the version violates the finding's check, for the same kind of request, on the "
+        "finding's minimal case.",
+        "",
+        "| finding | " + " | ".join(REPORT_VERSIONS) + " | found by (executions to first) |",
+        "|---" * (len(REPORT_VERSIONS) + 2) + "|",
+    ]
+    for f in findings:
+        marks = " | ".join("x" if f.shown_by[v] else "." for v in REPORT_VERSIONS)
+        engines = "; ".join(sorted(by_campaign.get(f.key, []))) or "-"
+        out.append(f"| [`{f.key}`](#{_anchor(f.key)}) | {marks} | {engines} |")
+    out += ["", "## Findings", ""]
+    for f in findings:
+        choices = ", ".join(
+            f"{rule}/{'filtered' if filtered else 'wake-all'}: {'holds' if ok else 'gone'}"
+            for (rule, filtered), ok in f.holds_under.items()
+        )
+        depends = (
+            "does not depend on a modelling choice"
+            if all(f.holds_under.values())
+            else "**depends on a modelling choice** (kernel-model.md CHOICE)"
+        )
+        other = "fixed" if f.version != "fixed" else "post"
+        out += [
+            f"### {f.key}",
+            "",
+            f"- check `{f.check}`; versions showing it on the minimal case: "
+            + ", ".join(v for v in REPORT_VERSIONS if f.shown_by[v]),
+            f"- minimal case: [{f.path}](../{f.path}), {len(f.case.steps)} step"
+            f"{'s' if len(f.case.steps) != 1 else ''}: "
+            + "; ".join(_step_text(s.to_json()) for s in f.case.steps),
+            f"- under each CHOICE of kernel-model.md (lookup_next / wakeups), replayed: {choices}: "
+            f"{depends}",
+            "",
+            explain(f.key),
+            "",
+            f"<details><summary>timeline, {f.version} beside {other}</summary>",
+            "",
+            *_timeline_table(f, f.version, other),
+            "",
+            "</details>",
+            "",
+        ]
+    out += [
+        "## The candidate fix: `fixed`",
+        "",
+        "Its difference from `post`:",
+        "",
+        "```diff",
+        *_post_fixed_diff(root),
+        "```",
+        "",
+        f"It passes {fixed_passes} of {corpus_cases} corpus cases.",
+        "",
+    ]
+    if certificates:
+        out += [
+            "### Explore certificates",
+            "",
+            "| certificate | bound | closed | states | fixed |",
+            "|---|---|---|---|---|",
+        ]
+        for name, cert in certificates:
+            verdict = cert.get("versions", {}).get("fixed", "-")
+            verdict = verdict if isinstance(verdict, str) else ", ".join(sorted(verdict))
+            out.append(
+                f"| {name} | {cert.get('bound')} | depth {cert.get('depth_closed')}"
+                f"{'' if cert.get('complete') else ' (time limit)'} | "
+                f"{cert.get('distinct_states')} | {verdict} |"
+            )
+        out.append("")
+    fixed_campaigns = [(n, s) for n, s in campaigns if "fixed" in s.get("versions", [])]
+    if fixed_campaigns:
+        out += [
+            "### Campaigns including `fixed`",
+            "",
+            "| campaign | engine | seconds | executions | findings in fixed |",
+            "|---|---|---|---|---|",
+        ]
+        for name, s in fixed_campaigns:
+            mine = [f["key"] for f in s.get("findings", []) if f["key"].startswith("fixed/")]
+            out.append(
+                f"| {name} | {s.get('engine')} | {s.get('seconds')} | "
+                f"{s.get('executions')} | {', '.join(mine) or 'none'} |"
+            )
+        out.append("")
+    return "\n".join(out)
+
+
+def _anchor(key: str) -> str:
+    return key.replace("/", "").replace("+", "").lower()
+
+
+def _step_text(step: dict[str, Any]) -> str:
+    return " ".join(f"{k}={v}" for k, v in step.items())
+
+
+def build(root: Path) -> tuple[str, list[Finding], list[tuple[str, dict[str, Any]]]]:
+    corpus = root / "corpus"
+    findings = load_findings(corpus, root)
+    campaigns = load_json_dir(root / "evidence" / "campaigns")
+    certificates = load_json_dir(root / "evidence" / "certificates")
+    files = collect_case_files([corpus])
+    fixed = get_version("fixed")
+    passes = 0
+    for path in files:
+        case = replace(load_case(path), expect=None)
+        passes += not judge(run_case(case, fixed)).violations
+    text = render_markdown(findings, campaigns, certificates, len(files), passes, root)
+    return text + "\n", findings, campaigns
+
+
+# ---------------------------------------------------------------------- HTML
+
+
+_CSS = """
+body { font-family: sans-serif; margin: 1.5em; color: #222; }
+table.lanes { border-collapse: collapse; width: 100%; font: 12px monospace; }
+table.lanes td, table.lanes th { border: 1px solid #ccc; padding: 2px 6px; vertical-align: top; }
+.complete { background: #d8f5d8; } .late { background: #f9c0c0; font-weight: bold; }
+.bug { background: #ffd9a0; } .wake { color: #1a5fb4; } .io { color: #6a1b9a; }
+h2 { border-bottom: 2px solid #888; } img { max-width: 48%; border: 1px solid #ddd; margin: 4px; }
+"""
+
+
+def _lane_class(event: Any, late: set[int]) -> str:
+    if event.kind == "complete":
+        return "late" if event.seq in late else "complete"
+    if event.kind == "BUG":
+        return "bug"
+    if event.kind in ("wake", "kick"):
+        return "wake"
+    if event.kind in ("io_done", "io_error", "writeback"):
+        return "io"
+    return ""
+
+
+def _lanes(f: Finding) -> str:
+    versions = list(REPORT_VERSIONS)
+    rows = []
+    steps = sorted({e.step for v in versions for e in f.records[v].events})
+    late_seq = {}
+    for v in versions:
+        seqs: set[int] = set()
+        for r in f.records[v].requests:
+            success = r.result is not None and r.result >= 0
+            if success and r.not_on_disk_at_completion and r.completed_seq is not None:
+                seqs.update(
+                    e.seq
+                    for e in f.records[v].events
+                    if e.kind == "complete"
+                    and e.seq >= r.completed_seq
+                    and e.text.startswith(r.name + " ")
+                )
+        late_seq[v] = seqs
+    for step in steps:
+        cells = []
+        for v in versions:
+            lines = [
+                f"<div class='{_lane_class(e, late_seq[v])}'>{html.escape(e.actor)}: "
+                f"{html.escape(e.text)}</div>"
+                for e in f.records[v].events
+                if e.step == step and e.kind in LANE_KINDS
+            ]
+            cells.append("<td>" + "".join(lines) + "</td>")
+        rows.append(f"<tr><th>{step}</th>{''.join(cells)}</tr>")
+    head = "".join(f"<th>{html.escape(v)}</th>" for v in versions)
+    return f"<table class='lanes'><tr><th>step</th>{head}</tr>{''.join(rows)}</table>"
+
+
+def _plots(out: Path, name: str, summary: dict[str, Any]) -> list[str]:
+    """Findings and coverage against executions and time, exec/s per worker (matplotlib)."""
+    timeline = summary.get("timeline") or []
+    if len(timeline) < 2:
+        return []
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    seconds = [s["seconds"] for s in timeline]
+    execs = [s["executions"] for s in timeline]
+    files = []
+    plots = (
+        ("findings-executions", execs, [s["findings"] for s in timeline], "executions", "findings"),
+        ("findings-time", seconds, [s["findings"] for s in timeline], "seconds", "findings"),
+        ("coverage-time", seconds, [s["coverage"] for s in timeline], "seconds", "coverage"),
+    )
+    for label, xs, ys, xlabel, ylabel in plots:
+        fig, ax = plt.subplots(figsize=(5, 3), dpi=90)
+        ax.plot(xs, ys, drawstyle="steps-post")
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(ylabel)
+        ax.set_title(f"{name}: {ylabel} / {xlabel}")
+        fig.tight_layout()
+        path = out / f"{name}-{label}.png"
+        fig.savefig(path)
+        plt.close(fig)
+        files.append(path.name)
+    fig, ax = plt.subplots(figsize=(5, 3), dpi=90)
+    workers = max(len(s.get("exec_per_s", [])) for s in timeline)
+    for w in range(workers):
+        ax.plot(
+            seconds,
+            [s["exec_per_s"][w] if w < len(s.get("exec_per_s", [])) else 0 for s in timeline],
+            label=f"worker {w}",
+        )
+    ax.set_xlabel("seconds")
+    ax.set_ylabel("exec/s")
+    ax.set_title(f"{name}: exec/s per worker")
+    ax.legend()
+    fig.tight_layout()
+    path = out / f"{name}-exec-per-worker.png"
+    fig.savefig(path)
+    plt.close(fig)
+    files.append(path.name)
+    return files
+
+
+def render_html(
+    out: Path, findings: list[Finding], campaigns: list[tuple[str, dict[str, Any]]]
+) -> Path:
+    out.mkdir(parents=True, exist_ok=True)
+    parts = [
+        "<!doctype html><html><head><meta charset='utf-8'><title>pagefuzz findings</title>",
+        f"<style>{_CSS}</style></head><body>",
+        "<h1>What pagefuzz finds in the 2004 patch</h1>",
+        "<p>Per finding, every version's timeline of its minimal case as lanes side by side. "
+        "<span class='late'>Red</span>: a request reporting success with pages not on disk; "
+        "<span class='bug'>orange</span>: a kernel BUG; blue: wakeups and kicks; purple: "
+        "I/O.</p>",
+    ]
+    for f in findings:
+        parts.append(f"<h2 id='{_anchor(f.key)}'>{html.escape(f.key)}</h2>")
+        parts.append(f"<p>{html.escape(explain(f.key))}</p>")
+        parts.append(_lanes(f))
+    parts.append("<h1>Campaigns</h1>")
+    for name, summary in campaigns:
+        parts.append(
+            f"<h2>{html.escape(name)}: {html.escape(str(summary.get('engine')))}, "
+            f"{summary.get('executions')} executions in {summary.get('seconds')} s</h2>"
+        )
+        for png in _plots(out, name, summary):
+            parts.append(f"<img src='{html.escape(png)}' alt='{html.escape(png)}'>")
+    parts.append("</body></html>")
+    index = out / "index.html"
+    write_atomic(index, "\n".join(parts).encode())
+    return index
