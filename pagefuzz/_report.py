@@ -25,6 +25,30 @@ from pagefuzz._replay import CaseFileError, collect_case_files, load_case
 from sim import Case, RunRecord, run_case
 
 REPORT_VERSIONS: Final = ("pre", "post", "recheck-locked", "fixed")
+#: kernel-model.md section 5's predictions for post, each with the hand-traced example case that
+#: shows it (tests/test_golden.py has the working).
+PREDICTIONS: Final = (
+    (
+        "a batch reaching `last` sets `next > last`: only its first page is written out, one page "
+        "of progress per wait-phase call",
+        "corpus/examples/post-two-page-last1.json",
+    ),
+    (
+        "a page found without mapping after the lookup: `curr = next` credits the rest of the "
+        "batch",
+        "corpus/examples/post-unmapped-credits-batch.json",
+    ),
+    (
+        "`pos` not page-aligned, first page under writeback: negative `bytes` clamped to `count` by "
+        "the unsigned compare",
+        "corpus/examples/post-unaligned-clamp.json",
+    ),
+    (
+        "the range's own page gone, a later page present: the lookup returns a page beyond `last`, "
+        "waited on and credited",
+        "corpus/examples/post-lookup-beyond-last.json",
+    ),
+)
 CHOICES: Final = (("last+1", False), ("last+1", True), ("cursor", False), ("cursor", True))
 LANE_KINDS: Final = frozenset(
     {
@@ -244,6 +268,27 @@ def render_markdown(
             "</details>",
             "",
         ]
+    out += [
+        "## kernel-model.md section 5's predictions for post",
+        "",
+        "Each prediction, its hand-traced example, what post and fixed violate on it "
+        "(replayed now), and the campaign finding of the same check and kind.",
+        "",
+        "| prediction | example | post | fixed | finding |",
+        "|---|---|---|---|---|",
+    ]
+    keys = {f.key for f in findings}
+    for text, example in PREDICTIONS:
+        case = replace(load_case(root / example), expect=None)
+        post_checks = judge(run_case(case, get_version("post"))).checks
+        fixed_checks = judge(run_case(case, get_version("fixed"))).checks
+        matching = [f"`post/{c}/aio_write`" for c in post_checks if f"post/{c}/aio_write" in keys]
+        out.append(
+            f"| {text} | [{Path(example).name}](../{example}) | "
+            f"{', '.join(post_checks) or 'pass'} | {', '.join(fixed_checks) or 'pass'} | "
+            f"{', '.join(matching) or '-'} |"
+        )
+    out += [""]
     out += [
         "## The candidate fix: `fixed`",
         "",
