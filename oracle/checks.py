@@ -51,7 +51,7 @@ class Violation:
 def _evidence(p: PageState) -> dict[str, Any]:
     return {
         "page": p.index,
-        "flags": _flags(p),
+        "flags": p.flags(),
         "gen": p.gen,
         "disk_gen": p.disk_gen,
         "in_file": p.in_file,
@@ -59,16 +59,9 @@ def _evidence(p: PageState) -> dict[str, Any]:
     }
 
 
-def _flags(p: PageState) -> str:
-    text = "".join(
-        c for c, on in (("L", p.locked), ("D", p.dirty), ("W", p.writeback), ("E", p.error)) if on
-    )
-    return text or "-"
-
-
 def _evidence_text(p: PageState) -> str:
     where = "" if p.in_file else " removed"
-    return f"p{p.index} {_flags(p)} gen {p.gen} disk {p.disk_gen} refs {p.refs}{where}"
+    return f"p{p.index} {p.flags()} gen {p.gen} disk {p.disk_gen} refs {p.refs}{where}"
 
 
 def _state_words(p: PageState) -> str:

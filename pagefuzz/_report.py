@@ -20,6 +20,7 @@ from typing import Any, Final
 from fuzz.files import write_atomic
 from impls.registry import get_version
 from oracle import finding_keys, judge
+from oracle.verdict import OBSERVABLE_KINDS
 from pagefuzz._explain import explain
 from pagefuzz._replay import CaseFileError, collect_case_files, load_case
 from sim import Case, RunRecord, run_case
@@ -39,8 +40,8 @@ PREDICTIONS: Final = (
         "corpus/examples/post-unmapped-credits-batch.json",
     ),
     (
-        "`pos` not page-aligned, first page under writeback: negative `bytes` clamped to `count` by "
-        "the unsigned compare",
+        "`pos` not page-aligned, first page under writeback: negative `bytes` clamped to "
+        "`count` by the unsigned compare",
         "corpus/examples/post-unaligned-clamp.json",
     ),
     (
@@ -50,30 +51,8 @@ PREDICTIONS: Final = (
     ),
 )
 CHOICES: Final = (("last+1", False), ("last+1", True), ("cursor", False), ("cursor", True))
-LANE_KINDS: Final = frozenset(
-    {
-        "submit",
-        "run",
-        "lock",
-        "unlock",
-        "sleep",
-        "wake",
-        "kick",
-        "queue",
-        "writeback",
-        "io_done",
-        "io_error",
-        "remove",
-        "create",
-        "copy",
-        "complete",
-        "BUG",
-        "bound",
-        "pause",
-        "resume",
-        "zero",
-    }
-)
+#: The events drawn in lanes: the observable ones the differential aligns on.
+LANE_KINDS: Final = OBSERVABLE_KINDS - {"start", "skip"}
 
 
 @dataclass
@@ -268,6 +247,9 @@ def render_markdown(
             "</details>",
             "",
         ]
+    choice_certs = [(n, c) for n, c in certificates if n.startswith("choice-")]
+    if choice_certs:
+        out += _choice_table(choice_certs)
     out += [
         "## kernel-model.md section 5's predictions for post",
         "",
@@ -333,6 +315,39 @@ def render_markdown(
             )
         out.append("")
     return "\n".join(out)
+
+
+def _choice_table(choice_certs: list[tuple[str, dict[str, Any]]]) -> list[str]:
+    """Per finding, its shortest counterexample under each CHOICE setting, explored."""
+    names = [n.removeprefix("choice-") for n, _ in choice_certs]
+    bound = str(choice_certs[0][1].get("bound", "")).split(" lookup_next")[0]
+    closed = ", ".join(
+        f"{n} to depth {c.get('depth_closed')}"
+        for n, (_, c) in zip(names, choice_certs, strict=True)
+    )
+    out = [
+        "## Which findings depend on a modelling choice (exploration)",
+        "",
+        "The same bound explored under each CHOICE of kernel-model.md "
+        "(`evidence/certificates/choice-*.json`): the shortest counterexample's length per "
+        "finding, or `-` where the bound shows none.",
+        "",
+        f"Bound: {bound}; closed: {closed}.",
+        "",
+        f"| finding | {' | '.join(names)} | depends on the choice |",
+        "|---" * (len(names) + 2) + "|",
+    ]
+    per: dict[str, dict[str, int]] = {}
+    for name, cert in choice_certs:
+        for found in cert.get("versions", {}).values():
+            if isinstance(found, dict):
+                for key, info in found.items():
+                    per.setdefault(key, {})[name] = int(info["steps"])
+    for key in sorted(per):
+        cells = [str(per[key].get(n, "-")) for n, _ in choice_certs]
+        depends = "no" if len(per[key]) == len(choice_certs) else "**yes**"
+        out.append(f"| `{key}` | " + " | ".join(cells) + f" | {depends} |")
+    return [*out, ""]
 
 
 def _anchor(key: str) -> str:

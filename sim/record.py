@@ -59,6 +59,11 @@ class PageState:
     task_refs: int = 0
     task_locked: bool = False
 
+    def flags(self) -> str:
+        """Compact flags for traces and evidence: L locked, D dirty, W writeback, E error."""
+        on = (("L", self.locked), ("D", self.dirty), ("W", self.writeback), ("E", self.error))
+        return "".join(letter for letter, set_ in on if set_) or "-"
+
     def to_json(self) -> dict[str, Any]:
         return {
             "index": self.index,

@@ -1,0 +1,166 @@
+"""Bad case files through the CLI: one line naming the file (and the step and field), exit 2,
+no traceback, nothing written."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from pagefuzz._cli import main
+
+GOOD = {
+    "format": "pagefuzz/case-v1",
+    "name": "ok",
+    "config": {"file_pages": 2},
+    "steps": [{"op": "aio_write", "iocb": "A", "pos": 0, "count": 4096}],
+}
+
+
+def _with(**change: object) -> dict[str, object]:
+    raw = json.loads(json.dumps(GOOD))
+    raw.update(change)
+    return raw
+
+
+def _step(**fields: object) -> dict[str, object]:
+    return _with(steps=[{"op": "aio_write", "iocb": "A", "pos": 0, "count": 4096}, fields])
+
+
+CASES = [
+    ("invalid-json", b'{"format": ', "invalid JSON at line 1"),
+    ("not-utf8", b"\x80\x81\x82", "not UTF-8 (byte 0)"),
+    ("empty", b"", "invalid JSON"),
+    ("a-list", b"[1, 2]", "a case must be a JSON object"),
+    ("no-format", _with(format=None) | {"format": "x"}, "format: must be 'pagefuzz/case-v1'"),
+    ("missing-format", {k: v for k, v in GOOD.items() if k != "format"}, "format: missing"),
+    ("unknown-top-field", _with(colour="red"), "colour: unknown field"),
+    ("steps-not-list", _with(steps={"op": "settle"}), "steps: must be a list"),
+    ("step-not-object", _with(steps=["settle"]), "steps[0]: must be an object"),
+    ("unknown-op", _step(op="fsync"), "steps[1].op: unknown op 'fsync'"),
+    ("missing-op", _step(page=1), "steps[1].op: missing"),
+    ("unknown-step-field", _step(op="flush", page=0, force=True), "steps[1].force: not a field"),
+    ("missing-field", _step(op="flush"), "steps[1].page: missing (required by flush)"),
+    (
+        "negative-pos",
+        _step(op="aio_write", iocb="B", pos=-1, count=1),
+        "steps[1].pos: must be between",
+    ),
+    (
+        "huge-count",
+        _step(op="aio_write", iocb="B", pos=0, count=1 << 40),
+        "steps[1].count: must be between",
+    ),
+    (
+        "pos-string",
+        _step(op="aio_write", iocb="B", pos="0", count=1),
+        "steps[1].pos: must be an integer",
+    ),
+    (
+        "count-bool",
+        _step(op="aio_write", iocb="B", pos=0, count=True),
+        "steps[1].count: must be an integer",
+    ),
+    ("page-out-of-range", _step(op="flush", page=1 << 30), "steps[1].page: must be between"),
+    (
+        "error-not-bool",
+        _step(op="complete_io", page=0, error="yes"),
+        "steps[1].error: must be true or false",
+    ),
+    ("bad-until", _step(op="run", iocb="A", until="midway"), "steps[1].until: must be one of"),
+    ("run-both", _step(op="run", iocb="A", task="T"), "steps[1].task: run names exactly one"),
+    (
+        "duplicate-iocb",
+        _step(op="aio_write", iocb="A", pos=0, count=1),
+        "steps[1].iocb: iocb 'A' is already submitted",
+    ),
+    (
+        "task-named-like-iocb",
+        _step(op="write", task="A", pos=0, count=1),
+        "steps[1].task: 'A' is an iocb's name",
+    ),
+    (
+        "reserved-name",
+        _step(op="write", task="disk", pos=0, count=1),
+        "steps[1].task: 'disk' is reserved",
+    ),
+    ("bad-name", _step(op="write", task="a b", pos=0, count=1), "steps[1].task: must be a name"),
+    (
+        "queues-zero",
+        _with(config={"wait_queues": 0}),
+        "config.wait_queues: must be between 1 and 4096",
+    ),
+    ("pages-too-many", _with(config={"file_pages": 100000}), "config.file_pages: must be between"),
+    (
+        "pin-out-of-range",
+        _with(config={"wait_queues": 2, "queue_of": {"0": 5}}),
+        "config.queue_of.0: must be between 0 and 1",
+    ),
+    (
+        "pin-bad-key",
+        _with(config={"queue_of": {"01": 0}}),
+        "config.queue_of.01: key must be a page index",
+    ),
+    (
+        "unknown-lookup-rule",
+        _with(config={"lookup_next": "radix"}),
+        "config.lookup_next: must be one of",
+    ),
+    ("unknown-config-field", _with(config={"hash": "fnv"}), "config.hash: unknown field"),
+    (
+        "settle-bound-zero",
+        _with(config={"settle_bound": 0}),
+        "config.settle_bound: must be between",
+    ),
+    (
+        "unknown-version-in-expect",
+        _with(expect={"checks": {"pre2": []}}),
+        "expect.checks.pre2: unknown version",
+    ),
+    (
+        "unknown-check-in-expect",
+        _with(expect={"checks": {"pre": ["speed"]}}),
+        "expect.checks.pre[0]: unknown check 'speed'",
+    ),
+    (
+        "unknown-class-in-expect",
+        _with(expect={"differential": {"pre/post": "better"}}),
+        "expect.differential.pre/post: unknown class",
+    ),
+]
+
+
+@pytest.mark.parametrize(("name", "content", "needle"), CASES, ids=[c[0] for c in CASES])
+def test_bad_case_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str, content: object, needle: str
+) -> None:
+    path = tmp_path / f"{name}.json"
+    path.write_bytes(content if isinstance(content, bytes) else json.dumps(content).encode())
+    before = sorted(p.name for p in tmp_path.iterdir())
+    assert main(["replay", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith(f"pagefuzz: error: {path}: ")
+    assert needle in err, err
+    assert "Traceback" not in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+def test_directory_without_cases_and_missing_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["replay", str(tmp_path)]) == 2
+    assert "no *.json case files" in capsys.readouterr().err
+    assert main(["replay", str(tmp_path / "absent.json")]) == 2
+    err = capsys.readouterr().err
+    assert "cannot read" in err and err.count("\n") == 1
+
+
+def test_a_bad_file_among_good_ones_runs_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    good = tmp_path / "a.json"
+    good.write_text(json.dumps(GOOD))
+    bad = tmp_path / "b.json"
+    bad.write_text("{")
+    assert main(["replay", str(good), str(bad), "--json"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and str(bad) in captured.err
