@@ -55,6 +55,18 @@ FUZZER_SCRIPT: Final = Path(__file__).resolve().parent / "differential_fuzzer.py
 LIBFUZZER_ARGS: Final = ("-max_len=34", "-len_control=0", "-print_final_stats=1")
 
 
+#: What campaign.json keeps of each finding (the full record is findings/<signature>.json).
+_SUMMARY_FIELDS: Final = (
+    "signature",
+    "key",
+    "engine",
+    "first_seen_s",
+    "first_seen_executions",
+    "steps_found",
+    "steps_minimized",
+)
+
+
 class CampaignError(Exception):
     """Bad campaign arguments or directory; str() is the one line to print."""
 
@@ -142,6 +154,7 @@ class Campaign:
 
     def prepare(self) -> None:
         self.out.mkdir(parents=True, exist_ok=True)
+        self._take_lock()
         store = FindingStore(self.out)
         known = known_signatures(self.corpus, self.versions) | store.signatures_on_disk()
         write_json_atomic(self.out / "known.json", sorted(known))
@@ -164,8 +177,49 @@ class Campaign:
                 "findings": [],
                 "crashes": 0,
             }
+        self._reconcile_findings(store)
         self.summary["rounds"] = int(self.summary.get("rounds", 0)) + 1
         self.summary["known_at_start"] = len(known)
+
+    def _reconcile_findings(self, store: FindingStore) -> None:
+        """A campaign killed between minimising a finding and rewriting its summary left the
+        minimised file without its summary line: put it back (the files are the truth)."""
+        listed = {f["signature"] for f in self.summary.get("findings", [])}
+        for path in sorted(store.root.glob("*.json")) if store.root.exists() else []:
+            if path.stem in listed:
+                continue
+            try:
+                record = read_json(path)
+                entry = {k: record[k] for k in _SUMMARY_FIELDS}
+            except (OSError, ValueError, KeyError):
+                continue  # not a whole finding file: its raw twin is minimised again
+            self.summary.setdefault("findings", []).append(entry)
+
+    def _take_lock(self) -> None:
+        """One campaign per directory at a time: OUT/.lock holds the owner's pid. A lock whose
+        owner is dead (a killed campaign) is taken over; a live owner is an error."""
+        lock = self.out / ".lock"
+        for _ in range(2):
+            try:
+                fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            except FileExistsError:
+                try:
+                    owner = int(lock.read_text().strip() or "0")
+                except (OSError, ValueError):
+                    owner = 0
+                if owner and _alive(owner):
+                    raise CampaignError(
+                        f"{self.out}: campaign {owner} is running here ({lock})"
+                    ) from None
+                lock.unlink(missing_ok=True)
+                continue
+            with os.fdopen(fd, "w") as handle:
+                handle.write(str(os.getpid()))
+            return
+        raise CampaignError(f"{lock}: cannot take the campaign lock")
+
+    def release_lock(self) -> None:
+        (self.out / ".lock").unlink(missing_ok=True)
 
     # ---------------------------------------------------------------- workers
 
@@ -370,20 +424,7 @@ class Campaign:
             }
             write_json_atomic(store.root / f"{signature}.json", record)
             self.minimized.add(signature)
-            self.summary["findings"].append(
-                {
-                    k: record[k]
-                    for k in (
-                        "signature",
-                        "key",
-                        "engine",
-                        "first_seen_s",
-                        "first_seen_executions",
-                        "steps_found",
-                        "steps_minimized",
-                    )
-                }
-            )
+            self.summary["findings"].append({k: record[k] for k in _SUMMARY_FIELDS})
             new.append(signature)
         return new
 
@@ -485,6 +526,7 @@ class Campaign:
                 self._fold_stats(worker)
             self.collect_findings(evaluator)
             self.write_summary(status)
+            self.release_lock()
         return self.summary
 
     def _stop_workers(self) -> None:
@@ -533,6 +575,16 @@ def _libfuzzer_stats(log: Path, offset: int) -> dict[str, Any]:
         if (m := _COV.search(line)) is not None:
             coverage = int(m.group(1))
     return {"executions": executions, "exec_per_s": float(rate), "coverage": coverage, "crashes": 0}
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _last_line(log: Path) -> str:

@@ -10,6 +10,7 @@ the executions since.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import random
@@ -23,7 +24,7 @@ from hypothesis.database import ExampleDatabase
 
 from fuzz.decode import STEPS_MAX, decode
 from fuzz.files import write_json_atomic
-from fuzz.target import Evaluation, Evaluator, FindingStore
+from fuzz.target import Evaluation, Evaluator, Failure, FindingStore
 from sim import Case
 
 #: Seconds a hypothesis shrink may run past the campaign's end before it is cut short.
@@ -53,6 +54,10 @@ class WorkerState:
         self.last_stats = 0.0
         self.stats_path = out / "workers" / str(worker) / "stats.json"
         self.pct: dict[str, int] = {}
+        self.pending: list[tuple[Failure, Case, bytes | None, dict[str, object]]] = []
+        self.write_errors = 0
+        self.last_write_error = ""
+        self.parent = os.getppid()
 
     def execute(self, case: Case, raw: bytes | None) -> Evaluation | None:
         """Evaluate one case; record new findings; never raise for a verdict."""
@@ -84,18 +89,44 @@ class WorkerState:
                 "executions": self.executions,
                 "seconds": seconds,
             }
-            if self.store.record_raw(failure, case, raw, meta):
-                self.findings.append({"signature": failure.signature, **meta})
+            self.pending.append((failure, case, raw, meta))
+        self.flush_pending()
         self.maybe_write_stats()
         return evaluation
+
+    def flush_pending(self) -> None:
+        """Write the findings not yet on disk. A failed write (a full disk, a vanished
+        directory) keeps the finding in memory and fuzzing goes on; it is tried again after
+        every execution, so nothing found is lost while the process lives."""
+        while self.pending:
+            failure, case, raw, meta = self.pending[0]
+            try:
+                written = self.store.record_raw(failure, case, raw, meta)
+            except OSError as exc:
+                self.write_errors += 1
+                self.last_write_error = f"{type(exc).__name__}: {exc}"
+                return
+            self.pending.pop(0)
+            if written:
+                self.findings.append({"signature": failure.signature, **meta})
 
     def maybe_write_stats(self, force: bool = False) -> None:
         now = time.monotonic()
         if not force and now - self.last_stats < STATS_PERIOD_S:
             return
         self.last_stats = now
-        self.known |= self.store.signatures_on_disk()
+        if self.parent != 1 and os.getppid() != self.parent:
+            # The campaign that started us is gone (killed): stop rather than run on unseen.
+            # Every finding is already on disk; --resume starts fresh workers.
+            self.flush_pending()
+            os._exit(0)
+        with contextlib.suppress(OSError):
+            self.known |= self.store.signatures_on_disk()
         elapsed = max(now - self.started, 1e-9)
+        with contextlib.suppress(OSError):  # statistics are best effort; findings are not
+            self._write_stats(elapsed)
+
+    def _write_stats(self, elapsed: float) -> None:
         write_json_atomic(
             self.stats_path,
             {
@@ -110,6 +141,9 @@ class WorkerState:
                 "coverage": len(self.features),
                 "findings": self.findings,
                 "pct": self.pct,
+                "pending_findings": len(self.pending),
+                "write_errors": self.write_errors,
+                "last_write_error": self.last_write_error,
             },
         )
 

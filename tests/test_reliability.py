@@ -1,0 +1,162 @@
+"""Faults in campaigns: a full disk, two campaigns in one directory, the whole campaign killed."""
+
+import errno
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+import fuzz.files
+import fuzz.target
+from fuzz.worker import WorkerState
+from pagefuzz._replay import load_case
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_full_disk_loses_no_finding(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The first writes fail with ENOSPC: the worker keeps the findings in memory, goes on
+    executing, and writes every one of them once the disk has room again."""
+    real = fuzz.files.write_atomic
+    failures = {"left": 5}
+
+    def flaky(path: Path, data: bytes) -> None:
+        if failures["left"] > 0:
+            failures["left"] -= 1
+            raise OSError(errno.ENOSPC, "No space left on device", str(path))
+        real(path, data)
+
+    monkeypatch.setattr(fuzz.target, "write_atomic", flaky)
+    monkeypatch.setattr(fuzz.files, "write_atomic", flaky)  # under write_json_atomic
+    state = WorkerState(tmp_path, 0, ["pre", "post", "recheck-locked"], "random", 1)
+    case = load_case(ROOT / "corpus" / "examples" / "one-page-aio.json")
+    state.execute(case, None)
+    assert state.pending and state.write_errors >= 1
+    shown = {f.signature for f in state.evaluator.evaluate(case).failures}
+    for _ in range(10):
+        state.execute(case, None)
+    assert not state.pending
+    on_disk = {p.stem for p in (tmp_path / "findings" / "raw").glob("*.json")}
+    assert shown <= on_disk
+    for path in (tmp_path / "findings" / "raw").glob("*.json"):
+        json.loads(path.read_text())  # whole files only
+
+
+def _start(out: Path, seconds: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "pagefuzz",
+            "fuzz",
+            "--engine",
+            "random",
+            "--time",
+            seconds,
+            "--out",
+            str(out),
+            "--fresh",
+        ],
+        cwd=ROOT,
+        env={**os.environ, "CI": "true"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _wait_for(path: Path, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and not path.exists():
+        time.sleep(0.2)
+    assert path.exists(), path
+
+
+def test_two_campaigns_in_one_directory(tmp_path: Path) -> None:
+    """The second campaign into a directory in use is refused with one line, exit 2, and the
+    first runs on undisturbed."""
+    out = tmp_path / "c"
+    first = _start(out, "8")
+    _wait_for(out / ".lock")
+    second = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pagefuzz",
+            "fuzz",
+            "--engine",
+            "random",
+            "--time",
+            "5",
+            "--out",
+            str(out),
+            "--fresh",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "CI": "true"},
+        timeout=60,
+        check=False,
+    )
+    assert second.returncode == 2
+    assert len(second.stderr.strip().splitlines()) == 1 and str(out) in second.stderr
+    first.communicate(timeout=120)
+    assert first.returncode == 0
+    summary = json.loads((out / "campaign.json").read_text())
+    assert summary["status"] == "done" and summary["executions"] > 0
+    assert not (out / ".lock").exists()
+
+
+def test_killed_campaign_resumes_with_every_finding(tmp_path: Path) -> None:
+    """SIGKILL the campaign itself: its workers notice and stop, every raw finding on disk is
+    whole, and --resume minimises them all and goes on."""
+    out = tmp_path / "c"
+    proc = _start(out, "60")
+    stats = out / "workers" / "0" / "stats.json"
+    _wait_for(stats)
+    time.sleep(2)
+    worker = json.loads(stats.read_text())["pid"]
+    proc.kill()
+    proc.communicate(timeout=30)
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        try:
+            os.kill(worker, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.2)
+    else:
+        os.kill(worker, signal.SIGKILL)
+        pytest.fail("the orphaned worker kept running after its campaign was killed")
+    raw = {p.stem for p in (out / "findings" / "raw").glob("*.json")}
+    assert raw
+    resumed = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pagefuzz",
+            "fuzz",
+            "--resume",
+            "--out",
+            str(out),
+            "--time",
+            "3",
+            "--json",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "CI": "true"},
+        timeout=120,
+        check=False,
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    summary = json.loads(resumed.stdout[resumed.stdout.index("{") :])
+    assert raw <= {f["signature"] for f in summary["findings"]}
+    assert all((out / "findings" / f"{sig}.json").exists() for sig in raw)
