@@ -261,3 +261,30 @@ def test_corrupt_campaign_summary_is_refused_on_resume(tmp_path: Path) -> None:
         f"pagefuzz: error: {out / 'campaign.json'}: versions: unknown version 'nosuch'"
     ]
     assert not (out / "workers").exists()
+
+
+def test_raw_inputs_re_decode_to_their_recorded_case(tmp_path: Path) -> None:
+    """Every raw input atheris recorded decodes, in this process, to exactly the case recorded
+    beside it: a finding can always be rebuilt from its bytes."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    env = {**os.environ, "PAGEFUZZ_OUT": str(tmp_path / "out")}
+    subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "fuzz" / "differential_fuzzer.py"),
+            str(corpus),
+            "-atheris_runs=400",
+            "-seed=5",
+            "-max_len=34",
+        ],
+        capture_output=True,
+        env=env,
+        timeout=300,
+        check=True,
+    )
+    raws = sorted((tmp_path / "out" / "findings" / "raw").glob("*.bin"))
+    assert raws
+    for raw in raws:
+        recorded = json.loads(raw.with_suffix(".json").read_text())["case"]
+        assert decode(raw.read_bytes()).to_json() == recorded
