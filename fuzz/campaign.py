@@ -19,7 +19,6 @@ it had found; the campaign restarts a dead worker with the next seed while time 
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import platform
 import re
@@ -593,8 +592,3 @@ def _last_line(log: Path) -> str:
     except OSError:
         return "(no log)"
     return lines[-1][:300] if lines else "(empty log)"
-
-
-def load_summary(path: Path) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads(path.read_text())
-    return data

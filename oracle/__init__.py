@@ -12,7 +12,6 @@ from oracle.verdict import (
     finding_keys,
     judge,
     signature_of,
-    version_signature,
 )
 
 __all__ = [
@@ -25,5 +24,4 @@ __all__ = [
     "finding_keys",
     "judge",
     "signature_of",
-    "version_signature",
 ]

@@ -171,12 +171,6 @@ def signature_key(runs: Sequence[tuple[RunRecord, Verdict]]) -> str:
     return f"{body}|lookup_next={cfg.lookup_next}|filtered_wakeups={filtered}"
 
 
-def version_signature(record: RunRecord, verdict: Verdict) -> tuple[str, str]:
-    """(signature, key) of one version's way of going wrong: the finding a campaign keys on."""
-    key = signature_key([(record, verdict)])
-    return signature_of(key), key
-
-
 def finding_keys(record: RunRecord, verdict: Verdict) -> list[str]:
     """The atomic findings of one run: one `version/check/request-kind` per distinct way the
     version went wrong. Campaigns deduplicate on these, not on the whole set: independent bugs

@@ -18,8 +18,7 @@ from fuzz.campaign import Campaign
 from fuzz.files import write_json_atomic
 from fuzz.minimize import minimize
 from fuzz.target import Evaluator
-from impls.registry import DEFAULT_VERSIONS
-from oracle import finding_keys, signature_of
+from oracle import signature_of
 from pagefuzz._output import print_timelines
 from pagefuzz._replay import CaseFileError, load_case, replay_case
 from sim import Case, InvalidCase, parse_case
@@ -443,10 +442,9 @@ def run_coverage(
 
 
 __all__ = [
-    "DEFAULT_VERSIONS",
     "expect_for",
-    "finding_keys",
     "run_coverage",
+    "run_explore",
     "run_fuzz",
     "run_minimize",
     "run_triage",
