@@ -197,6 +197,84 @@ def measure_regression(corpus: Path, log: Callable[[str], None]) -> dict[str, An
     return {"cases": len(cases), "ms_per_case": per_case * 1000}
 
 
+def measure_reliability(inputs: int, kills: int, log: Callable[[str], None]) -> dict[str, Any]:
+    """Totality on many random and mutated inputs; findings lost to workers killed at random
+    moments (seeded) during a campaign."""
+    import random
+    import signal
+
+    from fuzz.decode import decode
+    from fuzz.worker import random_bytes
+
+    rng = random.Random(2026)
+    evaluator = Evaluator(VERSIONS)
+    errors = 0
+    seeds = [random_bytes(rng) for _ in range(64)]
+    for i in range(inputs):
+        if i % 2:
+            mutable = bytearray(rng.choice(seeds))
+            for _ in range(rng.randint(1, 4)):
+                if mutable:
+                    mutable[rng.randrange(len(mutable))] ^= 1 << rng.randrange(8)
+            data = bytes(mutable)
+        else:
+            data = random_bytes(rng)
+        try:
+            evaluator.evaluate(decode(data))
+        except Exception:
+            errors += 1
+    log(f"  totality: {inputs} random and mutated inputs, {errors} harness exceptions")
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "c"
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "pagefuzz",
+                "fuzz",
+                "--engine",
+                "random",
+                "--time",
+                str(8 + 4 * kills),
+                "--fresh",
+                "--out",
+                str(out),
+            ],
+            env={**os.environ, "CI": "true"},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        seen: set[str] = set()
+        survived = 0
+        stats = out / "workers" / "0" / "stats.json"
+        for _ in range(kills):
+            time.sleep(2 + 2 * rng.random())
+            try:
+                pid = json.loads(stats.read_text())["pid"]
+                seen |= {p.stem for p in (out / "findings" / "raw").glob("*.json")}
+                os.kill(pid, signal.SIGKILL)
+                survived += 1
+            except (OSError, ValueError, KeyError):
+                continue
+            time.sleep(1.5)  # the campaign notices within a poll and restarts the worker
+        proc.wait()
+        summary = json.loads((out / "campaign.json").read_text())
+        kept = {f["signature"] for f in summary["findings"]}
+    lost = len(seen - kept)
+    log(
+        f"  kills: {survived} workers killed, {summary.get('worker_restarts', 0)} restarts, "
+        f"{len(seen)} findings on disk before the kills, {lost} lost"
+    )
+    return {
+        "inputs": inputs,
+        "harness_exceptions": errors,
+        "kills": survived,
+        "restarts": summary.get("worker_restarts", 0),
+        "findings_before_kills": len(seen),
+        "findings_lost": lost,
+    }
+
+
 def run_bench(quick: bool, corpus: Path, log: Callable[[str], None]) -> dict[str, Any]:
     repeats, rate_s, seeds, campaign_s, explore_s = (3, 5, 5, 20.0, 60.0)
     if quick:
@@ -211,6 +289,8 @@ def run_bench(quick: bool, corpus: Path, log: Callable[[str], None]) -> dict[str
     minimiser = measure_minimizer(explored, log)
     log("corpus regression")
     regression = measure_regression(corpus, log)
+    log("reliability")
+    reliability = measure_reliability(2000 if quick else 20000, 1 if quick else 3, log)
     return {
         "machine": {
             "platform": platform.platform(),
@@ -229,6 +309,7 @@ def run_bench(quick: bool, corpus: Path, log: Callable[[str], None]) -> dict[str
         "explore": explored,
         "minimiser": minimiser,
         "regression": regression,
+        "reliability": reliability,
     }
 
 
@@ -300,9 +381,25 @@ def render(results: dict[str, Any], command: str) -> str:
         "",
         f"{g['cases']} cases, {g['ms_per_case']:.1f} ms per case (all default versions, judged).",
         "",
+        *_reliability_lines(results.get("reliability")),
         PROFILE_NOTES,
     ]
     return "\n".join(lines)
+
+
+def _reliability_lines(rel: dict[str, Any] | None) -> list[str]:
+    if not rel:
+        return []
+    return [
+        "## Reliability (docs/reliability.md)",
+        "",
+        f"- Totality: {rel['inputs']:,} random and bit-flipped inputs decoded and judged in every "
+        f"version: {rel['harness_exceptions']} harness exceptions.",
+        f"- Kills: a campaign's worker SIGKILLed {rel['kills']} times at seeded random moments: "
+        f"{rel['restarts']} restarts, {rel['findings_before_kills']} findings on disk before the "
+        f"kills, {rel['findings_lost']} lost.",
+        "",
+    ]
 
 
 #: What cProfile showed on the uninstrumented target (1,500 random decoded cases, pre + post +

@@ -183,7 +183,18 @@ def cmd_bench(args: argparse.Namespace) -> int:
         write_atomic(args.out, render(results, command).encode())
         console.print(f"wrote {args.out}")
         return EXIT_OK
-    results = run_bench(args.quick, args.corpus, lambda line: console.print(line))
+    if args.part == "reliability":  # measure one part again, keep the rest of the last run
+        from fuzz.bench import measure_reliability
+
+        source = args.out.with_suffix(".json")
+        try:
+            results = read_json(source)
+        except (OSError, ValueError) as exc:
+            raise CaseFileError(f"{source}: cannot read the last run: {exc}") from None
+        inputs, kills = (2000, 1) if args.quick else (20000, 3)
+        results["reliability"] = measure_reliability(inputs, kills, lambda s: console.print(s))
+    else:
+        results = run_bench(args.quick, args.corpus, lambda line: console.print(line))
     write_atomic(args.out, render(results, command).encode())
     write_json_atomic(args.out.with_suffix(".json"), results)
     console.print(f"wrote {args.out} and {args.out.with_suffix('.json')}")
@@ -454,6 +465,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="the Markdown report (default docs/benchmarks.md; raw numbers in .json beside it)",
     )
     bench.add_argument("--corpus", type=Path, default=Path("corpus"))
+    bench.add_argument(
+        "--part",
+        choices=("all", "reliability"),
+        default="all",
+        help="measure only this part again, keeping the others from the last run",
+    )
     bench.add_argument(
         "--render-only",
         action="store_true",
