@@ -291,6 +291,8 @@ def render_markdown(
             "|---|---|---|---|---|",
         ]
         for name, cert in certificates:
+            if "fixed" not in cert.get("versions", {}):
+                continue  # the choice certificates are in their own table above
             verdict = cert.get("versions", {}).get("fixed", "-")
             verdict = verdict if isinstance(verdict, str) else ", ".join(sorted(verdict))
             out.append(
