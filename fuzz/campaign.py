@@ -473,11 +473,10 @@ class Campaign:
         runs += int(self.summary.get("pct", {}).get("runs_before", 0))
         found = {f["key"].rsplit("/", 1)[0] for f in self.summary["findings"]}
         bound = missed_probability(actors or 1, steps or 1, self.depth, runs)
+        words = f"<= {bound:.3g}" if bound > 0 else "< 1e-300 (underflows)"
         table = {
             f"{version}/{check}": (
-                "found"
-                if f"{version}/{check}" in found
-                else f"missed with probability <= {bound:.3g}"
+                "found" if f"{version}/{check}" in found else f"missed with probability {words}"
             )
             for version in self.versions
             for check in CHECKS

@@ -306,14 +306,14 @@ def render_markdown(
         out += [
             "### Campaigns including `fixed`",
             "",
-            "| campaign | engine | seconds | executions | findings in fixed |",
-            "|---|---|---|---|---|",
+            "| campaign | engine | seconds | executions | findings in fixed | PCT |",
+            "|---|---|---|---|---|---|",
         ]
         for name, s in fixed_campaigns:
             mine = [f["key"] for f in s.get("findings", []) if f["key"].startswith("fixed/")]
             out.append(
                 f"| {name} | {s.get('engine')} | {s.get('seconds')} | "
-                f"{s.get('executions')} | {', '.join(mine) or 'none'} |"
+                f"{s.get('executions')} | {', '.join(mine) or 'none'} | {_pct(s)} |"
             )
         out.append("")
     return "\n".join(out)
@@ -350,6 +350,19 @@ def _choice_table(choice_certs: list[tuple[str, dict[str, Any]]]) -> list[str]:
         depends = "no" if len(per[key]) == len(choice_certs) else "**yes**"
         out.append(f"| `{key}` | " + " | ".join(cells) + f" | {depends} |")
     return [*out, ""]
+
+
+def _pct(summary: dict[str, Any]) -> str:
+    """PCT's guarantee for a campaign: runs, n, k, d and the bound on missing a depth-d bug."""
+    pct = summary.get("pct")
+    if not pct:
+        return "-"
+    bound = float(pct.get("bound_if_not_found", 1.0))
+    words = f"<= {bound:.3g}" if bound > 0 else "< 1e-300"
+    return (
+        f"{pct['runs']:,} runs, n={pct['actors_max']}, k={pct['steps_max']}, "
+        f"d={pct['depth']}: a missed bug of depth <= {pct['depth']} has probability {words}"
+    )
 
 
 def _anchor(key: str) -> str:
@@ -444,11 +457,27 @@ def _plots(out: Path, name: str, summary: dict[str, Any]) -> list[str]:
     import matplotlib.pyplot as plt
 
     seconds = [s["seconds"] for s in timeline]
-    execs = [s["executions"] for s in timeline]
+    # Findings as they were first seen (exact), coverage and exec/s as sampled every 5 s.
+    first = summary.get("findings", [])
+    by_exec = sorted(int(f.get("first_seen_executions") or 0) for f in first)
+    by_time = sorted(float(f.get("first_seen_s") or 0.0) for f in first)
+    end_exec, end_time = int(summary.get("executions", 0)), float(summary.get("seconds", 0.0))
     files = []
     plots = (
-        ("findings-executions", execs, [s["findings"] for s in timeline], "executions", "findings"),
-        ("findings-time", seconds, [s["findings"] for s in timeline], "seconds", "findings"),
+        (
+            "findings-executions",
+            [0, *by_exec, end_exec],
+            [0, *range(1, len(by_exec) + 1), len(by_exec)],
+            "executions",
+            "findings",
+        ),
+        (
+            "findings-time",
+            [0.0, *by_time, end_time],
+            [0, *range(1, len(by_time) + 1), len(by_time)],
+            "seconds",
+            "findings",
+        ),
         ("coverage-time", seconds, [s["coverage"] for s in timeline], "seconds", "coverage"),
     )
     for label, xs, ys, xlabel, ylabel in plots:
