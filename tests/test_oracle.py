@@ -451,3 +451,15 @@ def test_issue3_post_fails_completion_on_two_page_aio() -> None:
     assert [(p.index, p.dirty, p.writeback) for p in v.evidence] == [(1, True, False)]
     a = record.request("A")
     assert (a.result, a.completed_at, a.retries, a.not_on_disk_at_completion) == (8192, 1, 3, (1,))
+
+
+def test_error_is_not_charged_once_the_data_was_on_disk() -> None:
+    """Regression from fuzzing `fixed`: A's write-out of page 2 completes at step 1 (A's data
+    durable), then B's rewrite of page 2 fails at step 3. A returns 8192 and B -EIO in fixed and
+    in the reference; `error` must charge neither (the failure is B's, and B reported it)."""
+    case = load_case(EXAMPLES / "error-later-writeout-after-durable.json")
+    for version in ("fixed", "reference"):
+        record = run_case(case, get_version(version))
+        assert record.request("A").result == 8192
+        assert record.request("B").result == -5
+        assert not [v for v in judge(record).violations if v.check == "error"]
