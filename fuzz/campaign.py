@@ -506,7 +506,10 @@ class Campaign:
                 self.collect_findings(evaluator)
                 on_tick(self.snapshot())
                 if all(w.process.poll() is not None for w in self.workers):
-                    break
+                    # One may have died since the check above: restart it if time remains.
+                    self._check_workers()
+                    if all(w.process.poll() is not None for w in self.workers):
+                        break
                 if self._remaining() < -30:  # a worker overran its own deadline badly
                     break
                 if time.monotonic() - last_summary > SUMMARY_S:
