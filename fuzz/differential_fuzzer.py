@@ -23,8 +23,17 @@ if os.environ.get("PAGEFUZZ_NO_INSTRUMENT") != "1":  # the benchmark's uninstrum
         import impls.registry  # noqa: F401  (instrumented before anything else imports it)
         import sim.world  # noqa: F401
 
+import zlib
+
 from fuzz.decode import decode
 from fuzz.worker import WorkerState
+
+#: Optional feedback on abstract states (PAGEFUZZ_STATE_FEEDBACK=1): each distinct
+#: (version, event kind, next event kind) pair of a run hits one of a pool of libFuzzer counters
+#: reserved here, before fuzzing starts (atheris' private counter API, pinned version).
+STATE_COUNTERS = 1024
+_STATE_FEEDBACK = os.environ.get("PAGEFUZZ_STATE_FEEDBACK") == "1"
+_COUNTERS = [atheris._reserve_counter() for _ in range(STATE_COUNTERS)] if _STATE_FEEDBACK else []
 
 _STATE: WorkerState | None = None
 
@@ -56,7 +65,14 @@ class NewFindingError(AssertionError):
 def TestOneInput(data: bytes) -> None:
     state = _state()
     before = len(state.findings)
-    state.execute(decode(data), data)
+    evaluation = state.execute(decode(data), data)
+    if _COUNTERS and evaluation is not None:
+        for version, record in evaluation.records.items():
+            previous = "start"
+            for event in record.events:
+                key = f"{version}/{previous}/{event.kind}".encode()
+                atheris._trace_branch(_COUNTERS[zlib.crc32(key) % STATE_COUNTERS])
+                previous = event.kind
     if _RAISE and len(state.findings) > before:
         raise NewFindingError(str(state.findings[-1]["signature"]))
 

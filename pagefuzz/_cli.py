@@ -80,6 +80,8 @@ def cmd_fuzz(args: argparse.Namespace) -> int:
             args.out, args.engine, versions, args.jobs, args.time, args.seed, corpus, args.resume
         )
         campaign.depth = args.depth
+        if args.state_feedback:
+            os.environ["PAGEFUZZ_STATE_FEEDBACK"] = "1"
         if args.hypothesis_db is not None:
             os.environ["PAGEFUZZ_HYPOTHESIS_DB"] = str(args.hypothesis_db.resolve())
     except CampaignError as exc:
@@ -315,6 +317,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="hypothesis: example database directory to share between campaigns "
         "and machines (default OUT/hypothesis-db)",
+    )
+    fuzz.add_argument(
+        "--state-feedback",
+        action="store_true",
+        help="atheris: also feed libFuzzer counters for new abstract states "
+        "(version, event kind, next event kind); measured in docs/fuzzing.md",
     )
     fuzz.add_argument("--jobs", type=int, default=1, help="worker processes (default 1)")
     fuzz.add_argument(

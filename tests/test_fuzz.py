@@ -288,3 +288,28 @@ def test_raw_inputs_re_decode_to_their_recorded_case(tmp_path: Path) -> None:
     for raw in raws:
         recorded = json.loads(raw.with_suffix(".json").read_text())["case"]
         assert decode(raw.read_bytes()).to_json() == recorded
+
+
+def test_state_feedback_mode_runs(tmp_path: Path) -> None:
+    """PAGEFUZZ_STATE_FEEDBACK=1 reserves its counters before fuzzing and still records
+    findings (the private counter API of the pinned atheris works)."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    env = {**os.environ, "PAGEFUZZ_OUT": str(tmp_path / "out"), "PAGEFUZZ_STATE_FEEDBACK": "1"}
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "fuzz" / "differential_fuzzer.py"),
+            str(corpus),
+            "-atheris_runs=300",
+            "-seed=1",
+            "-max_len=34",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert list((tmp_path / "out" / "findings" / "raw").glob("*.json"))
