@@ -1,28 +1,15 @@
 """The `pagefuzz` command as a user meets it: help, exit codes, one-line errors, determinism."""
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from helpers import pagefuzz as _run
 
 from pagefuzz._cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 ONE_PAGE = ROOT / "corpus" / "examples" / "one-page-aio.json"
-
-
-def _run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "pagefuzz", *args],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env={**os.environ, **(env or {})},
-        check=False,
-    )
 
 
 def test_help_lists_replay(capsys: pytest.CaptureFixture[str]) -> None:

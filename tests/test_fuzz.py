@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
+from helpers import pagefuzz as _pagefuzz
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -94,19 +95,6 @@ def test_minimise_reduces_a_fuzzed_case() -> None:
     assert [s.op for s in small.steps] == ["aio_write"]
     assert small.steps[0].count == 8192
     assert removed
-
-
-def _pagefuzz(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "CI": "true"}
-    return subprocess.run(
-        [sys.executable, "-m", "pagefuzz", *args],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env=env,
-        timeout=timeout,
-        check=False,
-    )
 
 
 KNOWN = {

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
+from helpers import wait_for as _wait_for
 
 import fuzz.files
 import fuzz.target
@@ -68,13 +69,6 @@ def _start(out: Path, seconds: str) -> subprocess.Popen[str]:
         stderr=subprocess.PIPE,
         text=True,
     )
-
-
-def _wait_for(path: Path, seconds: float = 60) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline and not path.exists():
-        time.sleep(0.2)
-    assert path.exists(), path
 
 
 def test_two_campaigns_in_one_directory(tmp_path: Path) -> None:

@@ -8,22 +8,12 @@ import sys
 import time
 from pathlib import Path
 
+from helpers import pagefuzz as _pagefuzz
+
 from pagefuzz._replay import load_case, replay_case
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "corpus" / "examples"
-
-
-def _pagefuzz(*args: str, cwd: Path = ROOT, timeout: float = 300):
-    return subprocess.run(
-        [sys.executable, "-m", "pagefuzz", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env={**os.environ, "CI": "true"},
-        timeout=timeout,
-        check=False,
-    )
 
 
 def test_triage_groups_minimises_classifies_and_promotes(tmp_path: Path) -> None:

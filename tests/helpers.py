@@ -1,0 +1,32 @@
+"""Shared by the tests that run pagefuzz as a user would: in a subprocess, plain output."""
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def pagefuzz(
+    *args: str, cwd: Path = ROOT, env: dict[str, str] | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
+    """`python -m pagefuzz ARGS` with CI=true (plain output), captured, never raising."""
+    return subprocess.run(
+        [sys.executable, "-m", "pagefuzz", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env={**os.environ, "CI": "true", **(env or {})},
+        timeout=timeout,
+        check=False,
+    )
+
+
+def wait_for(path: Path, seconds: float = 60) -> None:
+    """Poll until `path` exists (a campaign's lock or a worker's statistics)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and not path.exists():
+        time.sleep(0.2)
+    assert path.exists(), path
