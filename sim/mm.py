@@ -9,7 +9,14 @@ from __future__ import annotations
 import bisect
 from dataclasses import dataclass, field
 
-from sim.cint import PAGEVEC_SIZE
+from sim.cint import PAGE_CACHE_SHIFT, PAGEVEC_SIZE
+
+
+def page_range(pos: int, count: int) -> range:
+    """The page indices of the byte range [pos, pos + count); empty when count is 0."""
+    if count <= 0:
+        return range(0)
+    return range(pos >> PAGE_CACHE_SHIFT, ((pos + count - 1) >> PAGE_CACHE_SHIFT) + 1)
 
 
 @dataclass(eq=False)

@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from sim.case import Case
-from sim.cint import PAGE_CACHE_SHIFT, errno_name
+from sim.cint import errno_name
+from sim.mm import page_range
 
 
 class Event(NamedTuple):
@@ -138,11 +139,7 @@ class RequestResult:
 
     def index_range(self) -> range:
         """The page indices of [pos, pos + count)."""
-        if self.count == 0:
-            return range(0)
-        return range(
-            self.pos >> PAGE_CACHE_SHIFT, ((self.pos + self.count - 1) >> PAGE_CACHE_SHIFT) + 1
-        )
+        return page_range(self.pos, self.count)
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -18,7 +18,7 @@ from typing import ClassVar, Final
 
 from sim.case import Case, Step
 from sim.cint import EAGAIN, EIOCBRETRY, PAGE_CACHE_SHIFT, PAGE_CACHE_SIZE, PAGEVEC_SIZE
-from sim.mm import Page, PageCache
+from sim.mm import Page, PageCache, page_range
 from sim.points import LOOKUP, PAGE, SLEEP, Gen, Point, Yield
 from sim.record import (
     Event,
@@ -146,11 +146,7 @@ class Request:
     wakeups: list[Wakeup] = field(default_factory=list)
 
     def index_range(self) -> range:
-        if self.count == 0:
-            return range(0)
-        return range(
-            self.pos >> PAGE_CACHE_SHIFT, ((self.pos + self.count - 1) >> PAGE_CACHE_SHIFT) + 1
-        )
+        return page_range(self.pos, self.count)
 
 
 class World:
@@ -513,11 +509,9 @@ class World:
         """Record the pages a positive sync_page_range result claims are on disk (oracle)."""
         if nbytes <= 0:
             return
-        first = pos >> PAGE_CACHE_SHIFT
-        last = (pos + nbytes - 1) >> PAGE_CACHE_SHIFT
         pages = tuple(
             self.page_state(p)
-            for i in range(first, last + 1)
+            for i in page_range(pos, nbytes)
             if (p := self.cache.get(i)) is not None
         )
         self.progress.append(
@@ -556,9 +550,7 @@ class World:
         copy (a new data generation, dirty), unlock."""
         if count == 0:
             return 0
-        first = pos >> PAGE_CACHE_SHIFT
-        last = (pos + count - 1) >> PAGE_CACHE_SHIFT
-        for index in range(first, last + 1):
+        for index in page_range(pos, count):
             while True:
                 page = self.cache.get(index)
                 if page is None:
