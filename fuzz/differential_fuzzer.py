@@ -67,12 +67,9 @@ def TestOneInput(data: bytes) -> None:
     before = len(state.findings)
     evaluation = state.execute(decode(data), data)
     if _COUNTERS and evaluation is not None:
-        for version, record in evaluation.records.items():
-            previous = "start"
-            for event in record.events:
-                key = f"{version}/{previous}/{event.kind}".encode()
-                atheris._trace_branch(_COUNTERS[zlib.crc32(key) % STATE_COUNTERS])
-                previous = event.kind
+        for pair in state.last_pairs:
+            key = "/".join(pair).encode()
+            atheris._trace_branch(_COUNTERS[zlib.crc32(key) % STATE_COUNTERS])
     if _RAISE and len(state.findings) > before:
         raise NewFindingError(str(state.findings[-1]["signature"]))
 

@@ -33,6 +33,18 @@ SHRINK_GRACE_S: Final = 5.0
 STATS_PERIOD_S: Final = 1.0
 
 
+def event_pairs(evaluation: Evaluation) -> set[tuple[str, str, str]]:
+    """(version, event kind, next event kind) of every run: the behavioural edges that the
+    coverage figure counts and that atheris' optional state feedback reports."""
+    pairs: set[tuple[str, str, str]] = set()
+    for version, record in evaluation.records.items():
+        previous = "start"
+        for event in record.events:
+            pairs.add((version, previous, event.kind))
+            previous = event.kind
+    return pairs
+
+
 class WorkerState:
     def __init__(self, out: Path, worker: int, versions: list[str], engine: str, seed: int) -> None:
         self.out = out
@@ -54,6 +66,7 @@ class WorkerState:
         self.last_stats = 0.0
         self.stats_path = out / "workers" / str(worker) / "stats.json"
         self.pct: dict[str, int] = {}
+        self.last_pairs: set[tuple[str, str, str]] = set()  # of the last execution
         self.pending: list[tuple[Failure, Case, bytes | None, dict[str, object]]] = []
         self.write_errors = 0
         self.last_write_error = ""
@@ -72,11 +85,8 @@ class WorkerState:
             )
             return None
         self.executions += 1
-        for record in evaluation.records.values():
-            previous = "start"
-            for event in record.events:
-                self.features.add((previous, event.kind))
-                previous = event.kind
+        self.last_pairs = event_pairs(evaluation)
+        self.features.update((previous, kind) for _version, previous, kind in self.last_pairs)
         for failure in evaluation.failures:
             if failure.signature in self.known:
                 continue

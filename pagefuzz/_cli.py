@@ -84,9 +84,6 @@ def cmd_fuzz(args: argparse.Namespace) -> int:
             os.environ["PAGEFUZZ_STATE_FEEDBACK"] = "1"
         if args.hypothesis_db is not None:
             os.environ["PAGEFUZZ_HYPOTHESIS_DB"] = str(args.hypothesis_db.resolve())
-    except CampaignError as exc:
-        raise CaseFileError(str(exc)) from None
-    try:
         summary = run_fuzz(_console(), campaign, args.json)
     except CampaignError as exc:
         raise CaseFileError(str(exc)) from None
