@@ -30,3 +30,35 @@ def wait_for(path: Path, seconds: float = 60) -> None:
     while time.monotonic() < deadline and not path.exists():
         time.sleep(0.2)
     assert path.exists(), path
+
+
+TARGET = ROOT / "fuzz" / "differential_fuzzer.py"
+
+
+def run_target(
+    workdir: Path,
+    *args: str,
+    env: dict[str, str] | None = None,
+    direct: bool = False,
+    timeout: float = 300,
+) -> subprocess.CompletedProcess[str]:
+    """The atheris target with libFuzzer ARGS, in `workdir`, findings into workdir/out. `direct`
+    runs the script by its path (what libFuzzer's -fork/-jobs/-merge need), with this
+    interpreter first on PATH for its shebang. Never inside pytest's process."""
+    path = os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")
+    command = [str(TARGET)] if direct else [sys.executable, str(TARGET)]
+    return subprocess.run(
+        [*command, *args],
+        capture_output=True,
+        text=True,
+        cwd=workdir,
+        env={**os.environ, "PAGEFUZZ_OUT": str(workdir / "out"), "PATH": path, **(env or {})},
+        timeout=timeout,
+        check=False,
+    )
+
+
+def new_corpus(workdir: Path) -> Path:
+    corpus = workdir / "corpus"
+    corpus.mkdir()
+    return corpus

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
+from helpers import new_corpus, run_target
 from helpers import pagefuzz as _pagefuzz
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -171,24 +172,8 @@ def test_killed_worker_loses_no_finding_and_is_restarted(tmp_path: Path) -> None
 def test_atheris_target_runs_standalone(tmp_path: Path) -> None:
     """`python fuzz/differential_fuzzer.py DIR -atheris_runs=N` works on its own and records
     findings in PAGEFUZZ_OUT (run as a subprocess: atheris must never run inside pytest)."""
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    env = {**os.environ, "PAGEFUZZ_OUT": str(tmp_path / "out")}
-    proc = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "fuzz" / "differential_fuzzer.py"),
-            str(corpus),
-            "-atheris_runs=300",
-            "-seed=1",
-            "-max_len=34",
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-        check=False,
-    )
+    corpus = new_corpus(tmp_path)
+    proc = run_target(tmp_path, str(corpus), "-atheris_runs=300", "-seed=1", "-max_len=34")
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert list((tmp_path / "out" / "findings" / "raw").glob("*.json"))
 
@@ -254,23 +239,9 @@ def test_corrupt_campaign_summary_is_refused_on_resume(tmp_path: Path) -> None:
 def test_raw_inputs_re_decode_to_their_recorded_case(tmp_path: Path) -> None:
     """Every raw input atheris recorded decodes, in this process, to exactly the case recorded
     beside it: a finding can always be rebuilt from its bytes."""
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    env = {**os.environ, "PAGEFUZZ_OUT": str(tmp_path / "out")}
-    subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "fuzz" / "differential_fuzzer.py"),
-            str(corpus),
-            "-atheris_runs=400",
-            "-seed=5",
-            "-max_len=34",
-        ],
-        capture_output=True,
-        env=env,
-        timeout=300,
-        check=True,
-    )
+    corpus = new_corpus(tmp_path)
+    proc = run_target(tmp_path, str(corpus), "-atheris_runs=400", "-seed=5", "-max_len=34")
+    assert proc.returncode == 0, proc.stderr[-2000:]
     raws = sorted((tmp_path / "out" / "findings" / "raw").glob("*.bin"))
     assert raws
     for raw in raws:
@@ -281,23 +252,14 @@ def test_raw_inputs_re_decode_to_their_recorded_case(tmp_path: Path) -> None:
 def test_state_feedback_mode_runs(tmp_path: Path) -> None:
     """PAGEFUZZ_STATE_FEEDBACK=1 reserves its counters before fuzzing and still records
     findings (the private counter API of the pinned atheris works)."""
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    env = {**os.environ, "PAGEFUZZ_OUT": str(tmp_path / "out"), "PAGEFUZZ_STATE_FEEDBACK": "1"}
-    proc = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "fuzz" / "differential_fuzzer.py"),
-            str(corpus),
-            "-atheris_runs=300",
-            "-seed=1",
-            "-max_len=34",
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-        check=False,
+    corpus = new_corpus(tmp_path)
+    proc = run_target(
+        tmp_path,
+        str(corpus),
+        "-atheris_runs=300",
+        "-seed=1",
+        "-max_len=34",
+        env={"PAGEFUZZ_STATE_FEEDBACK": "1"},
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert list((tmp_path / "out" / "findings" / "raw").glob("*.json"))

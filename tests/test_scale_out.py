@@ -1,39 +1,22 @@
 """The atheris target under libFuzzer's own scale-out modes (subprocesses: never inside pytest)."""
 
-import os
-import subprocess
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-TARGET = ROOT / "fuzz" / "differential_fuzzer.py"
-
-
-def _env(tmp: Path) -> dict[str, str]:
-    import sys
-
-    path = os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")
-    return {**os.environ, "PAGEFUZZ_OUT": str(tmp / "out"), "PATH": path}
+from helpers import new_corpus, run_target
 
 
 def test_fork_mode_runs_jobs_and_records_findings(tmp_path: Path) -> None:
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    proc = subprocess.run(
-        [
-            str(TARGET),
-            str(corpus),
-            "-fork=2",
-            "-ignore_crashes=1",
-            "-max_total_time=6",
-            "-max_len=34",
-            "-seed=1",
-        ],
-        capture_output=True,
-        text=True,
-        env=_env(tmp_path),
-        cwd=tmp_path,
+    corpus = new_corpus(tmp_path)
+    proc = run_target(
+        tmp_path,
+        str(corpus),
+        "-fork=2",
+        "-ignore_crashes=1",
+        "-max_total_time=6",
+        "-max_len=34",
+        "-seed=1",
+        direct=True,
         timeout=120,
-        check=False,
     )
     assert proc.returncode == 0, proc.stderr[-1500:]
     assert "-fork=2" in proc.stderr
@@ -44,39 +27,24 @@ def test_fork_mode_runs_jobs_and_records_findings(tmp_path: Path) -> None:
 def test_jobs_workers_and_merge_really_merge(tmp_path: Path) -> None:
     """-jobs/-workers runs, and -merge=1 into an empty directory adds files: the silent failure
     (children that cannot start, merge exits 0 having merged nothing) would leave it empty."""
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    proc = subprocess.run(
-        [
-            str(TARGET),
-            str(corpus),
-            "-jobs=2",
-            "-workers=2",
-            "-max_total_time=4",
-            "-max_len=34",
-            "-seed=2",
-        ],
-        capture_output=True,
-        text=True,
-        env=_env(tmp_path),
-        cwd=tmp_path,
+    corpus = new_corpus(tmp_path)
+    proc = run_target(
+        tmp_path,
+        str(corpus),
+        "-jobs=2",
+        "-workers=2",
+        "-max_total_time=4",
+        "-max_len=34",
+        "-seed=2",
+        direct=True,
         timeout=120,
-        check=False,
     )
     assert proc.returncode == 0, proc.stderr[-1500:]
     assert (tmp_path / "fuzz-0.log").exists() and (tmp_path / "fuzz-1.log").exists()
     assert list(corpus.iterdir())
     merged = tmp_path / "merged"
     merged.mkdir()
-    proc = subprocess.run(
-        [str(TARGET), "-merge=1", str(merged), str(corpus)],
-        capture_output=True,
-        text=True,
-        env=_env(tmp_path),
-        cwd=tmp_path,
-        timeout=300,
-        check=False,
-    )
+    proc = run_target(tmp_path, "-merge=1", str(merged), str(corpus), direct=True)
     assert proc.returncode == 0, proc.stderr[-1500:]
     assert "MERGE-OUTER" in proc.stderr
     assert list(merged.iterdir())
@@ -85,24 +53,17 @@ def test_jobs_workers_and_merge_really_merge(tmp_path: Path) -> None:
 def test_packaged_build_raises_on_new_findings(tmp_path: Path) -> None:
     """With PAGEFUZZ_RAISE_ON_FINDING=1 (what a PyInstaller build gets from sys.frozen) the first
     new finding is a crash libFuzzer reports, with the input saved."""
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    env = {**_env(tmp_path), "PAGEFUZZ_RAISE_ON_FINDING": "1"}
-    proc = subprocess.run(
-        [
-            str(TARGET),
-            str(corpus),
-            "-max_total_time=30",
-            "-max_len=34",
-            "-seed=3",
-            f"-artifact_prefix={tmp_path}/",
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=tmp_path,
+    corpus = new_corpus(tmp_path)
+    proc = run_target(
+        tmp_path,
+        str(corpus),
+        "-max_total_time=30",
+        "-max_len=34",
+        "-seed=3",
+        f"-artifact_prefix={tmp_path}/",
+        env={"PAGEFUZZ_RAISE_ON_FINDING": "1"},
+        direct=True,
         timeout=120,
-        check=False,
     )
     assert proc.returncode != 0
     assert "NewFindingError" in proc.stdout + proc.stderr  # atheris prints it on stdout
