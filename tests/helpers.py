@@ -62,3 +62,29 @@ def new_corpus(workdir: Path) -> Path:
     corpus = workdir / "corpus"
     corpus.mkdir()
     return corpus
+
+
+def start_campaign(out: Path, seconds: str, *extra: str) -> subprocess.Popen[str]:
+    """A random-engine campaign from an empty corpus, running in the background (to be
+    interrupted or killed by the test)."""
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "pagefuzz",
+            "fuzz",
+            "--engine",
+            "random",
+            "--time",
+            seconds,
+            "--out",
+            str(out),
+            "--fresh",
+            *extra,
+        ],
+        cwd=ROOT,
+        env={**os.environ, "CI": "true"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import new_corpus, run_target
+from helpers import new_corpus, run_target, start_campaign, wait_for
 from helpers import pagefuzz as _pagefuzz
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -128,32 +128,9 @@ def test_killed_worker_loses_no_finding_and_is_restarted(tmp_path: Path) -> None
     """SIGKILL the worker mid-campaign: what it had found is on disk, the campaign restarts it,
     and the summary stays consistent."""
     out = tmp_path / "kill"
-    env = {**os.environ, "CI": "true"}
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "pagefuzz",
-            "fuzz",
-            "--engine",
-            "random",
-            "--time",
-            "12",
-            "--out",
-            str(out),
-            "--fresh",
-            "--json",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = start_campaign(out, "12", "--json")
     stats = out / "workers" / "0" / "stats.json"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and not stats.exists():
-        time.sleep(0.2)
+    wait_for(stats)
     time.sleep(2)
     pid = json.loads(stats.read_text())["pid"]
     raw_before = {p.name for p in (out / "findings" / "raw").glob("*.json")}

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
+from helpers import start_campaign
 from helpers import wait_for as _wait_for
 
 import fuzz.files
@@ -48,34 +49,11 @@ def test_full_disk_loses_no_finding(tmp_path: Path, monkeypatch: pytest.MonkeyPa
         json.loads(path.read_text())  # whole files only
 
 
-def _start(out: Path, seconds: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "pagefuzz",
-            "fuzz",
-            "--engine",
-            "random",
-            "--time",
-            seconds,
-            "--out",
-            str(out),
-            "--fresh",
-        ],
-        cwd=ROOT,
-        env={**os.environ, "CI": "true"},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
 def test_two_campaigns_in_one_directory(tmp_path: Path) -> None:
     """The second campaign into a directory in use is refused with one line, exit 2, and the
     first runs on undisturbed."""
     out = tmp_path / "c"
-    first = _start(out, "8")
+    first = start_campaign(out, "8")
     _wait_for(out / ".lock")
     second = subprocess.run(
         [
@@ -111,7 +89,7 @@ def test_killed_campaign_resumes_with_every_finding(tmp_path: Path) -> None:
     """SIGKILL the campaign itself: its workers notice and stop, every raw finding on disk is
     whole, and --resume minimises them all and goes on."""
     out = tmp_path / "c"
-    proc = _start(out, "60")
+    proc = start_campaign(out, "60")
     stats = out / "workers" / "0" / "stats.json"
     _wait_for(stats)
     time.sleep(2)

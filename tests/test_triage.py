@@ -1,14 +1,12 @@
 """Triage, promotion into the corpus, coverage, and stopping/resuming a campaign."""
 
 import json
-import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 from helpers import pagefuzz as _pagefuzz
+from helpers import start_campaign, wait_for
 
 from pagefuzz._replay import load_case, replay_case
 
@@ -74,29 +72,8 @@ def test_ctrl_c_stops_cleanly_and_resume_continues(tmp_path: Path) -> None:
     """SIGINT: the workers stop, the summary says `stopped` with its findings; --resume runs on
     with the next seeds and adds to the executions and the time."""
     out = tmp_path / "c"
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "pagefuzz",
-            "fuzz",
-            "--engine",
-            "random",
-            "--time",
-            "60",
-            "--out",
-            str(out),
-            "--fresh",
-        ],
-        cwd=ROOT,
-        env={**os.environ, "CI": "true"},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and not (out / "workers" / "0" / "stats.json").exists():
-        time.sleep(0.2)
+    proc = start_campaign(out, "60")
+    wait_for(out / "workers" / "0" / "stats.json")
     time.sleep(2)
     proc.send_signal(signal.SIGINT)
     proc.communicate(timeout=60)
