@@ -461,7 +461,7 @@ class Campaign:
     def _pct_bounds(self) -> dict[str, Any]:
         """Per version and check: found after how many runs, or the probability that a bug of
         depth <= d was missed by every run (PCT's guarantee, fuzz/pct.py)."""
-        from fuzz.pct import missed_probability
+        from fuzz.pct import bound_words, missed_probability
         from oracle import CHECKS
 
         runs = actors = steps = 0
@@ -473,7 +473,7 @@ class Campaign:
         runs += int(self.summary.get("pct", {}).get("runs_before", 0))
         found = {f["key"].rsplit("/", 1)[0] for f in self.summary["findings"]}
         bound = missed_probability(actors or 1, steps or 1, self.depth, runs)
-        words = f"<= {bound:.3g}" if bound > 0 else "< 1e-300 (underflows)"
+        words = bound_words(bound)
         table = {
             f"{version}/{check}": (
                 "found" if f"{version}/{check}" in found else f"missed with probability {words}"

@@ -105,3 +105,8 @@ def missed_probability(actors: int, steps: int, depth: int, runs: int) -> float:
         return 1.0
     hit = 1.0 / (actors * max(steps, 1) ** (depth - 1))
     return float((1.0 - hit) ** runs)
+
+
+def bound_words(bound: float) -> str:
+    """A miss probability for people: tiny bounds underflow to 0.0 in floating point."""
+    return f"<= {bound:.3g}" if bound > 0 else "< 1e-300 (underflows)"

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from fuzz.files import write_atomic
+from fuzz.pct import bound_words
 from impls.registry import get_version
 from oracle import finding_keys, judge
 from oracle.verdict import OBSERVABLE_KINDS
@@ -358,7 +359,7 @@ def _pct(summary: dict[str, Any]) -> str:
     if not pct:
         return "-"
     bound = float(pct.get("bound_if_not_found", 1.0))
-    words = f"<= {bound:.3g}" if bound > 0 else "< 1e-300"
+    words = bound_words(bound)
     return (
         f"{pct['runs']:,} runs, n={pct['actors_max']}, k={pct['steps_max']}, "
         f"d={pct['depth']}: a missed bug of depth <= {pct['depth']} has probability {words}"
