@@ -197,6 +197,71 @@ def measure_regression(corpus: Path, log: Callable[[str], None]) -> dict[str, An
     return {"cases": len(cases), "ms_per_case": per_case * 1000}
 
 
+#: The memory benchmark's cases: random decoded inputs on which recheck-locked storms (it hits
+#: the decoder's settle bound of 64), replayed with the bound raised to 10,000 dispatches.
+MEMORY_SETTLE_BOUND = 10_000
+
+
+def storm_cases(count: int, seed: int) -> list[dict[str, Any]]:
+    """`count` fuzz-like random cases, each one where recheck-locked runs into a retry storm,
+    with settle_bound 10,000: the heaviest replay a user is likely to ask for."""
+    import random
+
+    from fuzz.decode import decode
+    from impls.registry import get_version
+    from sim import run_case
+
+    rng = random.Random(seed)
+    storming = get_version("recheck-locked")
+    cases: list[dict[str, Any]] = []
+    while len(cases) < count:
+        data = bytes(rng.randrange(256) for _ in range(2 + 2 * rng.randint(2, 16)))
+        case = decode(data)
+        if not run_case(case, storming).settle_bound_hit:
+            continue
+        raw = case.to_json()
+        raw["name"] = f"storm-{len(cases):03d}"
+        raw["config"]["settle_bound"] = MEMORY_SETTLE_BOUND
+        cases.append(raw)
+    return cases
+
+
+def _peak_rss_mb(command: list[str]) -> tuple[float, float, int]:
+    """Peak resident memory (MB) of a child running `command`, its seconds, and the bytes it
+    wrote to stdout (os.wait4 gives this child's own rusage, not every child's)."""
+    with tempfile.TemporaryFile() as sink:
+        started = time.monotonic()
+        proc = subprocess.Popen(command, stdout=sink, stderr=subprocess.DEVNULL)
+        _pid, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.monotonic() - started
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        written = sink.seek(0, os.SEEK_END)
+    if proc.returncode not in (0, 1):
+        raise RuntimeError(f"{' '.join(command)} exited {proc.returncode}")
+    return usage.ru_maxrss / 1024, seconds, written
+
+
+def measure_memory(count: int, log: Callable[[str], None]) -> dict[str, Any]:
+    """`pagefuzz replay` of `count` storm-heavy cases, as a user runs it (a child process):
+    peak RSS of text output, of --json (streamed JSON Lines) and of --json --no-events."""
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / "storms"
+        folder.mkdir()
+        for raw in storm_cases(count, seed=1):
+            (folder / f"{raw['name']}.json").write_text(json.dumps(raw))
+        base = [sys.executable, "-m", "pagefuzz", "replay", str(folder), "--impl"]
+        rows = []
+        for label, extra in (
+            ("text", []),
+            ("--json", ["--json"]),
+            ("--json --no-events", ["--json", "--no-events"]),
+        ):
+            mb, seconds, written = _peak_rss_mb([*base, ",".join(VERSIONS), *extra])
+            log(f"  replay {count} storm cases, {label}: peak {mb:.0f} MB, {seconds:.0f} s")
+            rows.append({"output": label, "peak_rss_mb": mb, "seconds": seconds, "bytes": written})
+    return {"cases": count, "settle_bound": MEMORY_SETTLE_BOUND, "runs": rows}
+
+
 def measure_reliability(inputs: int, kills: int, log: Callable[[str], None]) -> dict[str, Any]:
     """Totality on many random and mutated inputs; findings lost to workers killed at random
     moments (seeded) during a campaign."""
@@ -291,6 +356,8 @@ def run_bench(quick: bool, corpus: Path, log: Callable[[str], None]) -> dict[str
     regression = measure_regression(corpus, log)
     log("reliability")
     reliability = measure_reliability(2000 if quick else 20000, 1 if quick else 3, log)
+    log("memory")
+    memory = measure_memory(40 if quick else 400, log)
     return {
         "machine": {
             "platform": platform.platform(),
@@ -310,6 +377,7 @@ def run_bench(quick: bool, corpus: Path, log: Callable[[str], None]) -> dict[str
         "minimiser": minimiser,
         "regression": regression,
         "reliability": reliability,
+        "memory": memory,
     }
 
 
@@ -382,9 +450,43 @@ def render(results: dict[str, Any], command: str) -> str:
         f"{g['cases']} cases, {g['ms_per_case']:.1f} ms per case (all default versions, judged).",
         "",
         *_reliability_lines(results.get("reliability")),
+        *_memory_lines(results.get("memory")),
         PROFILE_NOTES,
     ]
     return "\n".join(lines)
+
+
+#: The memory goal of the newcomer issue: 400 storm-heavy cases replayed within this peak RSS.
+MEMORY_GOAL_MB = 400
+
+
+def _memory_lines(mem: dict[str, Any] | None) -> list[str]:
+    if not mem:
+        return []
+    lines = [
+        "## Memory: replay of many storm-heavy cases",
+        "",
+        f"`pagefuzz replay` of {mem['cases']} random decoded cases on which recheck-locked storms, "
+        f"with `settle_bound` {mem['settle_bound']:,}, versions {', '.join(VERSIONS)}, in a child "
+        "process (peak resident set from its own rusage). Replay holds one case's runs at a time "
+        f"and streams its output; each run keeps a bounded event log (docs/model.md). Goal: at "
+        f"most {MEMORY_GOAL_MB} MB whatever the number of cases.",
+        "",
+        "| output | peak RSS | time | written |",
+        "|---|---|---|---|",
+    ]
+    for row in mem["runs"]:
+        lines.append(
+            f"| {row['output']} | {row['peak_rss_mb']:.0f} MB | {row['seconds']:.0f} s | "
+            f"{row['bytes'] / 1e6:.1f} MB |"
+        )
+    lines += [
+        "",
+        "Before (the commit before the newcomer issue): 100 such cases peaked at 3.1 GB with "
+        "`--json` and 715 MB in text; 1,000 were killed by the OOM killer at 24 GB.",
+        "",
+    ]
+    return lines
 
 
 def _reliability_lines(rel: dict[str, Any] | None) -> list[str]:

@@ -3,7 +3,9 @@
 Layout of a campaign directory:
 
     campaign.json              summary, rewritten atomically every few seconds and at the end
-    known.json                 signatures known when the campaign (or its last resume) started
+    known.json                 signatures known when the campaign (or its last resume) started:
+                               the corpus's, each with its key and a file that shows it, and
+                               this campaign's own earlier findings
     findings/raw/<sig>.json    a finding as its worker first saw it (case, raw input beside it)
     findings/<sig>.json        the minimised case, with its expect block and metadata
     crashes/                   harness errors (exceptions outside the oracle), kept apart
@@ -19,6 +21,7 @@ it had found; the campaign restarts a dead worker with the next seed while time 
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import platform
 import re
@@ -33,11 +36,12 @@ from typing import Any, Final
 
 from fuzz.files import read_json, write_json_atomic
 from fuzz.minimize import minimize
-from fuzz.target import Evaluator, FindingStore, known_signatures
-from impls.registry import REGISTRY
+from fuzz.target import KNOWN_FORMAT, Evaluator, FindingStore, KnownFinding, known_findings
+from impls.registry import DEFAULT_VERSIONS, REGISTRY
 from sim import parse_case
 
 ENGINES: Final = ("atheris", "hypothesis", "random", "pct")
+DEFAULT_ENGINE: Final = "atheris"
 FORMAT: Final = "pagefuzz/campaign-v1"
 #: Seconds between looks at the workers, and between summary rewrites.
 POLL_S: Final = 0.5
@@ -70,6 +74,28 @@ class CampaignError(Exception):
     """Bad campaign arguments or directory; str() is the one line to print."""
 
 
+def new_campaign_dir(root: Path, stamp: str) -> Path:
+    """Create and return root/stamp, or root/stamp-2, -3, ... if taken: two campaigns started
+    in the same second each get their own directory (mkdir is the atomic claim)."""
+    root.mkdir(parents=True, exist_ok=True)
+    for n in itertools.count(1):
+        path = root / (stamp if n == 1 else f"{stamp}-{n}")
+        try:
+            path.mkdir()
+        except FileExistsError:
+            continue
+        return path
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def shown_path(path: Path) -> str:
+    """A path as a user types it: relative to the current directory when inside it."""
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
 @dataclass
 class Worker:
     index: int
@@ -92,6 +118,7 @@ class Campaign:
     seed: int
     corpus: Path | None
     depth: int = 3  # PCT's bug depth d
+    hypothesis_db: Path | None = None  # default OUT/hypothesis-db
     summary: dict[str, Any] = field(default_factory=dict)
     workers: list[Worker] = field(default_factory=list)
     started: float = 0.0
@@ -99,22 +126,29 @@ class Campaign:
     executions_before: int = 0
     minimized: set[str] = field(default_factory=set)
     totals: dict[int, dict[str, Any]] = field(default_factory=dict)
+    #: Findings the corpus shows, and the first hit of each one the workers re-found:
+    #: signature -> {"executions", "seconds"}, each the least over the workers.
+    known: dict[str, KnownFinding] = field(default_factory=dict)
+    known_refound: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     # ---------------------------------------------------------------- set-up
 
     @classmethod
     def create(
         cls,
-        out: Path,
-        engine: str,
-        versions: list[str],
+        out: Path | None,
+        engine: str | None,
+        versions: list[str] | None,
         jobs: int,
         seconds: float,
         seed: int,
         corpus: Path | None,
         resume: bool,
     ) -> Campaign:
-        if engine not in ENGINES:
+        """Check the arguments and the directory. `engine` and `versions` are None when not
+        given (the defaults, or a resumed campaign's own); `out` None is a new directory
+        campaigns/<date>-<time>, created once everything else is known to be good."""
+        if engine is not None and engine not in ENGINES:
             raise CampaignError(
                 f"--engine: unknown engine {engine!r}; engines: {', '.join(ENGINES)}"
             )
@@ -122,10 +156,28 @@ class Campaign:
             raise CampaignError("--jobs: must be at least 1")
         if seconds <= 0:
             raise CampaignError("--time: must be positive")
+        if corpus is not None and not corpus.is_dir():
+            # Fuzzing on as if the corpus were empty would report every known finding as new.
+            why = "not a directory" if corpus.exists() else "no such directory"
+            raise CampaignError(
+                f"--corpus: {corpus}: {why} (use --fresh to start from an empty corpus)"
+            )
+        if out is None:
+            if resume:
+                raise CampaignError("--resume needs --out: the campaign directory to continue")
+            out = new_campaign_dir(Path("campaigns"), time.strftime("%Y%m%d-%H%M%S", time.gmtime()))
         # Workers run in the campaign directory: every path they get must be absolute.
         out = out.resolve()
         corpus = corpus.resolve() if corpus is not None else None
-        campaign = cls(out, engine, versions, jobs, seconds, seed, corpus)
+        campaign = cls(
+            out,
+            engine or DEFAULT_ENGINE,
+            list(versions or DEFAULT_VERSIONS),
+            jobs,
+            seconds,
+            seed,
+            corpus,
+        )
         summary_path = out / "campaign.json"
         if resume:
             if not summary_path.exists():
@@ -145,6 +197,17 @@ class Campaign:
             for name in campaign.versions:
                 if name not in REGISTRY:
                     raise CampaignError(f"{summary_path}: versions: unknown version {name!r}")
+            # An explicit flag that the resumed campaign would silently override is refused.
+            if engine is not None and engine != campaign.engine:
+                raise CampaignError(
+                    f"--engine: the campaign in {out} ran engine {campaign.engine}; leave "
+                    "--engine out to resume it"
+                )
+            if versions is not None and list(versions) != campaign.versions:
+                raise CampaignError(
+                    f"--versions: the campaign in {out} ran versions "
+                    f"{','.join(campaign.versions)}; leave --versions out to resume it"
+                )
         elif summary_path.exists():
             raise CampaignError(
                 f"{out}: a campaign is already here; --resume it or pick another --out"
@@ -155,8 +218,24 @@ class Campaign:
         self.out.mkdir(parents=True, exist_ok=True)
         self._take_lock()
         store = FindingStore(self.out)
-        known = known_signatures(self.corpus, self.versions) | store.signatures_on_disk()
-        write_json_atomic(self.out / "known.json", sorted(known))
+        own = store.signatures_on_disk()
+        self.known = {
+            sig: finding
+            for sig, finding in known_findings(self.corpus, self.versions).items()
+            if sig not in own
+        }
+        write_json_atomic(
+            self.out / "known.json",
+            {
+                "format": KNOWN_FORMAT,
+                "corpus": {
+                    sig: {"key": k.key, "file": shown_path(k.file)}
+                    for sig, k in sorted(self.known.items())
+                },
+                "campaign": sorted(own),
+            },
+        )
+        known = set(self.known) | own
         self.minimized = (
             {p.stem for p in store.root.glob("*.json")} if store.root.exists() else set()
         )
@@ -177,6 +256,13 @@ class Campaign:
                 "crashes": 0,
             }
         self._reconcile_findings(store)
+        for entry in self.summary.get("known_refound", []):  # an earlier round's first hits
+            with contextlib.suppress(KeyError, TypeError, ValueError):
+                if entry["signature"] in self.known:
+                    self.known_refound[entry["signature"]] = {
+                        "executions": int(entry["first_seen_executions"]),
+                        "seconds": float(entry["first_seen_s"]),
+                    }
         self.summary["rounds"] = int(self.summary.get("rounds", 0)) + 1
         self.summary["known_at_start"] = len(known)
 
@@ -259,6 +345,8 @@ class Campaign:
             ",".join(self.versions),
             "--depth",
             str(self.depth),
+            "--hypothesis-db",
+            str(self.hypothesis_db or self.out / "hypothesis-db"),
         ]
 
     def _spawn(self, index: int, seed: int, seconds: float, restarts: int = 0) -> Worker:
@@ -335,16 +423,90 @@ class Campaign:
             return {}  # an earlier process's numbers, already folded in
         return stats
 
+    def _known_hits(self, worker: Worker, stats: dict[str, Any]) -> Any:
+        """The worker's first hits of known signatures, from its own stats.json."""
+        if self.engine != "atheris":
+            return stats.get("known_hits")
+        # atheris' `stats` come from libFuzzer's log; the hits are in the target's stats.json,
+        # written under -fork by child processes the campaign did not start (any pid is ours).
+        try:
+            own = read_json(self.out / "workers" / str(worker.index) / "stats.json")
+        except (OSError, ValueError):
+            return None
+        if self.jobs == 1 and own.get("pid") != worker.process.pid:
+            return None
+        return own.get("known_hits")
+
+    def _note_known_hits(self, worker: Worker, hits: Any, executions_earlier: int) -> None:
+        """Fold one process's first hits into the campaign's: the fewest executions and the
+        earliest time any worker needed (min over workers, restarts and rounds). Both count as
+        a new finding's do, from the worker's start (so the two are comparable), plus what came
+        before it: the worker's earlier processes and the campaign's earlier rounds."""
+        if not isinstance(hits, dict):
+            return
+        offset = self.elapsed_before + max(0.0, worker.started - self.started)
+        for signature, hit in hits.items():
+            if signature not in self.known:
+                continue
+            try:
+                executions = self.executions_before + executions_earlier + int(hit["executions"])
+                seconds = offset + float(hit["seconds"])
+            except (KeyError, TypeError, ValueError):
+                continue  # a stats file from another version of pagefuzz: nothing to add
+            entry = self.known_refound.setdefault(
+                signature, {"executions": executions, "seconds": seconds}
+            )
+            entry["executions"] = min(entry["executions"], executions)
+            entry["seconds"] = min(entry["seconds"], seconds)
+
+    def known_lists(self) -> dict[str, Any]:
+        """The known findings for the view and the summary: how many, the re-found ones in the
+        order of their first hit, and the others by key."""
+        refound = sorted(
+            (
+                {
+                    "key": self.known[sig].key,
+                    "signature": sig,
+                    "first_seen_executions": hit["executions"],
+                    "first_seen_s": round(hit["seconds"], 3),
+                    "corpus_file": shown_path(self.known[sig].file),
+                }
+                for sig, hit in self.known_refound.items()
+            ),
+            key=lambda r: (r["first_seen_executions"], r["first_seen_s"], r["key"]),
+        )
+        missed = sorted(
+            (
+                {"key": k.key, "signature": sig, "corpus_file": shown_path(k.file)}
+                for sig, k in self.known.items()
+                if sig not in self.known_refound
+            ),
+            key=lambda m: str(m["key"]),
+        )
+        return {
+            "new": len(self.summary.get("findings", [])),
+            "known_total": len(self.known),
+            "known_refound": refound,
+            "known_not_refound": missed,
+        }
+
     def _fold_stats(self, worker: Worker) -> None:
         """Keep the executions of a finished process in the totals before it is replaced."""
         done = self.totals.setdefault(worker.index, {"executions": 0, "crashes": 0})
         if done.get("seen_pid") == worker.process.pid:
             return
         stats = self._stats(worker)
+        hits = self._known_hits(worker, stats)
+        self._note_known_hits(worker, hits, self._earlier(worker, done))
         if stats:
             done["executions"] += int(stats.get("executions", 0))
             done["crashes"] += int(stats.get("crashes", 0))
             done["seen_pid"] = worker.process.pid
+
+    def _earlier(self, worker: Worker, done: dict[str, Any]) -> int:
+        """Executions of this worker's earlier processes, which its counts start after (not
+        under libFuzzer's -fork, whose children each count from zero)."""
+        return 0 if self.engine == "atheris" and self.jobs > 1 else int(done.get("executions", 0))
 
     def snapshot(self) -> dict[str, Any]:
         """Live numbers for the view and the summary."""
@@ -352,12 +514,12 @@ class Campaign:
         executions = self.executions_before
         crashes = 0
         for worker in self.workers:
-            stats = (
-                self._stats(worker)
-                if self.totals.get(worker.index, {}).get("seen_pid") != worker.process.pid
-                else {}
-            )
+            folded = self.totals.get(worker.index, {}).get("seen_pid") == worker.process.pid
+            stats = self._stats(worker) if not folded else {}
             earlier = self.totals.get(worker.index, {})
+            if not folded:
+                hits = self._known_hits(worker, stats)
+                self._note_known_hits(worker, hits, self._earlier(worker, earlier))
             execs = int(stats.get("executions", 0)) + int(earlier.get("executions", 0))
             crashes += int(stats.get("crashes", 0)) + int(earlier.get("crashes", 0))
             executions += execs
@@ -382,6 +544,7 @@ class Campaign:
             "crashes": crashes,
             "workers": rows,
             "findings": self.summary["findings"],
+            **self.known_lists(),
         }
 
     # ---------------------------------------------------------------- findings
@@ -451,6 +614,10 @@ class Campaign:
                 "exec_per_s": round(snap["executions"] / elapsed, 1) if elapsed > 0 else 0.0,
                 "crashes": snap["crashes"],
                 "workers": snap["workers"],
+                "new": snap["new"],
+                "known_total": snap["known_total"],
+                "known_refound": snap["known_refound"],
+                "known_not_refound": snap["known_not_refound"],
             }
         )
         self.summary.setdefault("next_seed", self.seed + self.jobs)

@@ -139,6 +139,7 @@ class Certificate:
     pruned: int = 0
     depth_done: int = 0
     complete: bool = False
+    interrupted: bool = False  # stopped by Ctrl-C (a time-limit stop only leaves complete false)
     seconds: float = 0.0
     shortest: dict[str, Counterexample] = field(default_factory=dict)
 
@@ -158,6 +159,7 @@ class Certificate:
             "format": "pagefuzz/certificate-v1",
             "bound": self.bound.describe(),
             "complete": self.complete,
+            "interrupted": self.interrupted,
             "depth_closed": self.depth_done,
             "schedules": self.schedules,
             "distinct_states": self.states,
@@ -165,6 +167,16 @@ class Certificate:
             "seconds": round(self.seconds, 2),
             "versions": per_version,
         }
+
+
+class ExploreInterrupted(KeyboardInterrupt):
+    """Ctrl-C during `explore`: carries the certificate of what was judged so far (marked
+    interrupted, not complete), so that the caller can still write it. A KeyboardInterrupt, so
+    that callers which do not look for it stop as on any Ctrl-C."""
+
+    def __init__(self, certificate: Certificate) -> None:
+        super().__init__()
+        self.certificate = certificate
 
 
 def _case(bound: Bound, steps: list[dict[str, Any]], name: str) -> Case:
@@ -211,10 +223,32 @@ def explore(
     prune: bool = True,
 ) -> Certificate:
     """Breadth-first over schedules of length 0..max_steps; `clock` is injected (the shell passes
-    a monotonic clock) so that this stays free of wall-clock reads of its own."""
+    a monotonic clock) so that this stays free of wall-clock reads of its own. `progress` is
+    called after each schedule of the length being explored, pruned or not. Ctrl-C raises
+    `ExploreInterrupted` with the certificate so far: like a time-limit stop, it lists every
+    counterexample judged and the last length closed."""
     impls: list[Version] = [get_version(v) for v in versions]
     cert = Certificate(bound, list(versions))
     started = clock()
+    try:
+        _explore(bound, impls, cert, clock, started, progress, seconds_max, prune)
+    except KeyboardInterrupt:
+        cert.interrupted = True
+        cert.seconds = clock() - started
+        raise ExploreInterrupted(cert) from None
+    return cert
+
+
+def _explore(
+    bound: Bound,
+    impls: list[Version],
+    cert: Certificate,
+    clock: Callable[[], float],
+    started: float,
+    progress: Callable[[Certificate, int, int], None] | None,
+    seconds_max: float | None,
+    prune: bool,
+) -> None:
     seen: set[tuple[object, ...]] = set()
     frontier: list[list[dict[str, Any]]] = [[]]
     for depth in range(bound.max_steps + 1):
@@ -222,7 +256,7 @@ def explore(
         for index, steps in enumerate(frontier):
             if seconds_max is not None and clock() - started > seconds_max:
                 cert.seconds = clock() - started
-                return cert
+                return
             case = _case(bound, steps, f"explore-{depth}")
             worlds = []
             for version in impls:
@@ -233,6 +267,8 @@ def explore(
             state = tuple(w.state_key() for w in worlds)
             if prune and state in seen:
                 cert.pruned += 1
+                if progress is not None:  # so that the last schedule of a length is reported
+                    progress(cert, index + 1, len(frontier))
                 continue
             seen.add(state)
             cert.states += 1
@@ -261,4 +297,3 @@ def explore(
             break
     cert.complete = True
     cert.seconds = clock() - started
-    return cert

@@ -2,26 +2,45 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
-import tempfile
+import secrets
+import stat
 from pathlib import Path
 from typing import Any
 
 
+def _create_temporary(path: Path) -> tuple[int, Path]:
+    """A new file beside `path`, open for writing. Created with mode 0o666 so that the kernel
+    applies the umask (and a directory's default ACL) as for any open(): mkstemp's fixed 0o600
+    would make every finding and report private, and reading the umask needs os.umask(), which
+    sets it too (a race with other threads)."""
+    for _ in range(100):
+        tmp = path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp"
+        try:
+            return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666), tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"{path.parent}: no free temporary name for {path.name}")
+
+
 def write_atomic(path: Path, data: bytes) -> None:
     """Write to a temporary name in the same directory, fsync, rename over `path`, fsync the
-    directory. A reader sees the old file or the new one, never a half-written one."""
+    directory. A reader sees the old file or the new one, never a half-written one. A new file
+    gets 0o666 minus the umask; a replaced one keeps its mode."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = _create_temporary(path)
     try:
         with os.fdopen(fd, "wb") as handle:
+            with contextlib.suppress(FileNotFoundError):  # a new file: the umask's mode stays
+                os.fchmod(handle.fileno(), stat.S_IMODE(os.stat(path).st_mode))
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
     dir_fd = os.open(path.parent, os.O_RDONLY)
     try:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from fuzz.files import write_atomic, write_json_atomic
 from impls.registry import get_version
@@ -57,20 +57,60 @@ class Evaluator:
         return Evaluation(records, verdicts, tuple(failures))
 
 
-def known_signatures(corpus: Path | None, versions: list[str]) -> set[str]:
-    """Signatures the shipped corpus already holds, for these versions (replayed, not trusted
-    from the files, so an oracle change is taken into account)."""
-    known: set[str] = set()
+#: known.json: which signatures a campaign's workers treat as known, and which of them the
+#: corpus shows (key and file: what the summary lists as re-found). Before this format the file
+#: was a plain list of signatures; `read_known` still reads one.
+KNOWN_FORMAT: Final = "pagefuzz/known-v1"
+
+
+@dataclass(frozen=True)
+class KnownFinding:
+    """A finding the corpus already shows: its key, and the corpus file to replay for it."""
+
+    key: str
+    file: Path
+
+
+def known_findings(corpus: Path | None, versions: list[str]) -> dict[str, KnownFinding]:
+    """Signatures the corpus holds for these versions (replayed, not trusted from the files, so
+    an oracle change is taken into account), each with one file that shows it: the promoted
+    finding named after it (`triage --promote` names them `<key>-<sig6>`) when there is one,
+    else the shortest case, first by path."""
+    known: dict[str, KnownFinding] = {}
     if corpus is None or not corpus.exists():
         return known
     evaluator = Evaluator(versions)
+    rank: dict[str, tuple[int, int]] = {}
     for path in sorted(corpus.rglob("*.json")):
         try:
             case = parse_case(json.loads(path.read_text(encoding="utf-8")), path.stem)
         except (OSError, ValueError, InvalidCase):
             continue  # a corrupt corpus entry is triage's business, not the campaign's
-        known.update(f.signature for f in evaluator.evaluate(case).failures)
+        for failure in evaluator.evaluate(case).failures:
+            named = path.stem == f"{failure.key.replace('/', '-')}-{failure.signature[:6]}"
+            mine = (0 if named else 1, len(case.steps))
+            if failure.signature not in rank or mine < rank[failure.signature]:
+                rank[failure.signature] = mine
+                known[failure.signature] = KnownFinding(failure.key, path)
     return known
+
+
+def known_signatures(corpus: Path | None, versions: list[str]) -> set[str]:
+    """Signatures the corpus already holds, for these versions."""
+    return set(known_findings(corpus, versions))
+
+
+def read_known(path: Path) -> tuple[dict[str, dict[str, str | None]], set[str]]:
+    """known.json as (corpus signature -> {key, file}, signatures this campaign found earlier).
+    An old list names signatures only: all are taken as the corpus's, without key or file."""
+    raw = json.loads(path.read_text(encoding="utf-8"))
+    if isinstance(raw, list):
+        return {str(sig): {"key": None, "file": None} for sig in raw}, set()
+    corpus = {
+        str(sig): {"key": info.get("key"), "file": info.get("file")}
+        for sig, info in raw["corpus"].items()
+    }
+    return corpus, {str(sig) for sig in raw.get("campaign", [])}
 
 
 class FindingStore:

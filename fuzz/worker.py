@@ -1,10 +1,10 @@
 """One fuzzing worker process: an engine loop that evaluates cases and records findings.
 
-`python -m fuzz.worker --engine random|hypothesis --out DIR --worker N --seed S --seconds T
---versions a,b`. The atheris engine runs `fuzz/differential_fuzzer.py` instead, which shares
-`WorkerState`. A worker writes each new finding atomically the moment it sees it, and its
-statistics to `DIR/workers/N/stats.json` about once a second, so killing it loses nothing but
-the executions since.
+`python -m fuzz.worker --engine random|hypothesis|pct --out DIR --worker N --seed S --seconds T
+--versions a,b [--hypothesis-db DB]`. The atheris engine runs `fuzz/differential_fuzzer.py`
+instead, which shares `WorkerState`. A worker writes each new finding atomically the moment it
+sees it, and its statistics to `DIR/workers/N/stats.json` about once a second (with the first hit
+of each known signature the corpus shows), so killing it loses nothing but the executions since.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from hypothesis.database import ExampleDatabase
 
 from fuzz.decode import STEPS_MAX, decode
 from fuzz.files import write_json_atomic
-from fuzz.target import Evaluation, Evaluator, Failure, FindingStore
+from fuzz.target import Evaluation, Evaluator, Failure, FindingStore, read_known
 from sim import Case
 
 #: Seconds a hypothesis shrink may run past the campaign's end before it is cut short.
@@ -54,10 +54,18 @@ class WorkerState:
         self.evaluator = Evaluator(versions)
         self.store = FindingStore(out)
         self.known: set[str] = set()
+        #: Signatures the corpus shows that this worker has not hit yet, and the first hit of
+        #: each one it has (executions, seconds, wall time): what the campaign reports as
+        #: "known re-found". Only signatures the corpus shows: not this campaign's own findings.
+        self.unhit: set[str] = set()
+        self.known_hits: dict[str, dict[str, float]] = {}
         known_file = out / "known.json"
         if known_file.exists():
-            self.known.update(json.loads(known_file.read_text()))
+            corpus, earlier = read_known(known_file)
+            self.known.update(corpus, earlier)
+            self.unhit.update(set(corpus) - earlier)
         self.known |= self.store.signatures_on_disk()
+        self.unhit -= self.store.signatures_on_disk()
         self.executions = 0
         self.crashes = 0
         self.findings: list[dict[str, object]] = []
@@ -89,6 +97,8 @@ class WorkerState:
         self.features.update((previous, kind) for _version, previous, kind in self.last_pairs)
         for failure in evaluation.failures:
             if failure.signature in self.known:
+                if failure.signature in self.unhit:  # one set lookup per known failure
+                    self._hit_known(failure.signature)
                 continue
             self.known.add(failure.signature)
             seconds = round(time.monotonic() - self.started, 3)
@@ -103,6 +113,13 @@ class WorkerState:
         self.flush_pending()
         self.maybe_write_stats()
         return evaluation
+
+    def _hit_known(self, signature: str) -> None:
+        self.unhit.discard(signature)
+        self.known_hits[signature] = {
+            "executions": self.executions,
+            "seconds": round(time.monotonic() - self.started, 3),
+        }
 
     def flush_pending(self) -> None:
         """Write the findings not yet on disk. A failed write (a full disk, a vanished
@@ -150,6 +167,7 @@ class WorkerState:
                 "crashes": self.crashes,
                 "coverage": len(self.features),
                 "findings": self.findings,
+                "known_hits": self.known_hits,
                 "pct": self.pct,
                 "pending_findings": len(self.pending),
                 "write_errors": self.write_errors,
@@ -206,7 +224,8 @@ def _hypothesis_round(
 
     from fuzz.strategies import cases
 
-    @hypothesis_seed(seed)
+    # settings outermost: @seed sets `database=None` on the settings it finds, and CI=true's
+    # profile has no database either; the explicit database here overrides both.
     @settings(
         max_examples=chunk,
         deadline=None,
@@ -217,6 +236,7 @@ def _hypothesis_round(
         print_blob=False,
         phases=(Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink),
     )
+    @hypothesis_seed(seed)
     @given(cases())
     def test(case: Case) -> None:
         now = time.monotonic()
@@ -234,17 +254,19 @@ def _hypothesis_round(
     return test
 
 
-def run_hypothesis(state: WorkerState, deadline: float, chunk: int = 200) -> None:
+def run_hypothesis(
+    state: WorkerState, deadline: float, db: Path | None = None, chunk: int = 200
+) -> None:
     """@given over the case strategy, in chunks of `chunk` examples with their own seed and a
-    shared directory example database. A new signature raises, hypothesis shrinks it, and the
-    shrunk case replaces the raw finding the worker recorded when it first saw it."""
+    directory example database (`db`, default OUT/hypothesis-db). A new signature raises,
+    hypothesis shrinks it, and the shrunk case replaces the raw finding the worker recorded
+    when it first saw it."""
     from hypothesis.database import DirectoryBasedExampleDatabase
 
-    # A shared directory (PAGEFUZZ_HYPOTHESIS_DB, e.g. on a network filesystem) lets campaigns
-    # on several machines replay and extend each other's examples: hypothesis keys its entries
-    # by hash and writes them as separate files, so concurrent writers do not clash.
-    shared = os.environ.get("PAGEFUZZ_HYPOTHESIS_DB")
-    database = DirectoryBasedExampleDatabase(shared or str(state.out / "hypothesis-db"))
+    # A shared directory (--hypothesis-db, e.g. on a network filesystem) lets campaigns on
+    # several machines replay and extend each other's examples: hypothesis keys its entries by
+    # hash and writes them as separate files, so concurrent writers do not clash.
+    database = DirectoryBasedExampleDatabase(str(db or state.out / "hypothesis-db"))
     round_index = 0
     while time.monotonic() < deadline:
         targets: set[str] = set()
@@ -283,6 +305,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--seconds", type=float, required=True)
     parser.add_argument("--versions", default="pre,post,recheck-locked")
+    parser.add_argument("--hypothesis-db", type=Path, default=None)
     args = parser.parse_args(argv)
     state = WorkerState(args.out, args.worker, args.versions.split(","), args.engine, args.seed)
     deadline = time.monotonic() + args.seconds
@@ -292,7 +315,7 @@ def main(argv: list[str] | None = None) -> int:
         elif args.engine == "pct":
             run_pct(state, deadline, args.depth)
         else:
-            run_hypothesis(state, deadline)
+            run_hypothesis(state, deadline, args.hypothesis_db)
     except KeyboardInterrupt:
         pass
     state.maybe_write_stats(force=True)

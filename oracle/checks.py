@@ -1,4 +1,6 @@
-"""What must hold for any correct version (kernel-model.md section 7), judged from a RunRecord.
+"""What must hold for any correct version, judged from a RunRecord: section 7 of kernel-model.md
+(the project's kernel-semantics spec, kept outside this repository), restated check by check in
+docs/oracle.md.
 
 Each check reads only the frozen record (the checkers-watch, actors-act split of TigerBeetle's
 VOPR): nothing here re-runs the world or looks inside a version. A check returns violations; an

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from oracle.checks import CHECK_FUNCTIONS, CHECKS, Violation
+from sim.eventlog import ELIDED_KIND
 from sim.record import Event, RunRecord
 
 CLASSES: Final = ("same", "fixed", "regressed", "both", "benign")
@@ -112,9 +113,24 @@ def _line(event: Event) -> str:
     return f"{event.actor}: {event.text}"
 
 
+def _kept(record: RunRecord) -> list[Event]:
+    """The observable events, with the marker line of dropped events where there is one."""
+    if not record.events_elided:
+        return observable(record)
+    return [e for e in record.events if e.kind in OBSERVABLE_KINDS or e.kind == ELIDED_KIND]
+
+
 def first_divergence(left: RunRecord, right: RunRecord) -> Divergence | None:
-    """The first observable event where the two timelines differ, aligned by position."""
-    a, b = observable(left), observable(right)
+    """The first observable event where the two timelines differ, aligned by position.
+
+    A run whose bounded log dropped events (`events_elided`) is compared on what it kept, its
+    marker line standing where the dropped events were. Up to the first marker of either run
+    the answer is exact; past it the positions count kept events only, so what is returned is
+    the first difference among the kept events (a marker against an event, or two markers with
+    different counts, when the difference may lie in what was dropped), not necessarily the
+    first difference of the whole timelines; two runs that differ only inside the same dropped
+    stretch compare equal. `classify` reads no events, so classes are exact whatever was dropped."""
+    a, b = _kept(left), _kept(right)
     for i in range(max(len(a), len(b))):
         ea = a[i] if i < len(a) else None
         eb = b[i] if i < len(b) else None

@@ -6,7 +6,6 @@ import argparse
 import json
 import os
 import sys
-import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -14,7 +13,7 @@ from rich.console import Console
 
 from impls.registry import DEFAULT_VERSIONS, REGISTRY
 from pagefuzz import _output
-from pagefuzz._replay import CaseFileError, collect_case_files, load_case, replay_case
+from pagefuzz._replay import CaseFileError, replay_case
 
 EXIT_OK = 0
 EXIT_MISMATCH = 1
@@ -29,52 +28,87 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(EXIT_BAD_INPUT)
 
 
-def _console() -> Console:
+#: Width of tables in plain output (logs and pipes have no width of their own; rich's default
+#: of 80 columns folds the triage and campaign tables into unreadable cells).
+PLAIN_WIDTH = 160
+
+
+class _Console(Console):
+    """rich's console, but a reader that goes away (`| head`) ends the command with status 0,
+    as `main` does for our own writes; rich's default exits 1."""
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True
+        raise BrokenPipeError
+
+
+def _console(stderr: bool = False) -> Console:
     """Colour on a terminal; plain text under CI=true or into a pipe."""
-    plain = os.environ.get("CI", "").lower() in ("1", "true", "yes") or not sys.stdout.isatty()
-    return Console(force_terminal=False if plain else None, highlight=False, soft_wrap=True)
+    stream = sys.stderr if stderr else sys.stdout
+    plain = os.environ.get("CI", "").lower() in ("1", "true", "yes") or not stream.isatty()
+    return _Console(
+        stderr=stderr,
+        force_terminal=False if plain else None,
+        width=PLAIN_WIDTH if plain else None,
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
-def _versions(value: str | None, repeated: list[str] | None) -> list[str]:
+def _versions(flag: str, value: str | None, repeated: list[str] | None) -> list[str]:
+    """The versions named by `flag` (the one the user typed: errors name it)."""
     names: list[str] = []
     for chunk in ([value] if value else []) + (repeated or []):
         names.extend(n.strip() for n in chunk.split(",") if n.strip())
     for name in names:
         if name not in REGISTRY:
-            raise CaseFileError(f"--impl: unknown version {name!r}; known: {', '.join(REGISTRY)}")
+            raise CaseFileError(f"{flag}: unknown version {name!r}; known: {', '.join(REGISTRY)}")
     return names or list(DEFAULT_VERSIONS)
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
-    versions = _versions(None, args.impl)
-    files = collect_case_files(args.cases)
-    cases = [(path, load_case(path)) for path in files]  # validate all before running any
+    from pagefuzz._artifacts import collect_sources, load_source
+
+    versions = _versions("--impl", None, args.impl)
+    files = collect_sources(args.cases)
+    sources = [load_source(path, args.raw) for path in files]  # validate all before running any
     console = _console()
-    results = []
-    status = EXIT_OK
-    for path, case in cases:
-        outcome = replay_case(case, versions)
-        results.append(outcome.to_json())
-        if not outcome.expectation_ok:
-            status = EXIT_MISMATCH
-        if not args.json:
-            _output.print_replay(console, path, case, outcome, trace=args.trace)
+    tally = _output.Tally()
+    # One case's runs are held at a time: each is printed (or streamed as one JSON line) and
+    # dropped before the next runs, so memory stays flat whatever the number of cases.
+    with _output.replay_progress(console, len(sources)) as advance:
+        for source in sources:
+            outcome = replay_case(source.case, versions)
+            tally.add(source.path, outcome)
+            if args.json:
+                obj = {"case": source.case.name, "source": source.to_json()}
+                obj.update(outcome.to_json(events=not args.no_events))
+                sys.stdout.write(json.dumps(obj) + "\n")
+                sys.stdout.flush()
+            else:
+                _output.print_replay(
+                    console, source.path, source.case, outcome, args.trace, source.describe()
+                )
+            del outcome
+            advance(source.path)
+    summary = tally.line()
     if args.json:
-        payload: object = results[0] if len(results) == 1 else results
-        sys.stdout.write(json.dumps(payload, indent=2, sort_keys=False) + "\n")
-    return status
+        sys.stderr.write(summary + "\n")
+    else:
+        console.print(summary)
+        for path in tally.failing:
+            console.print(f"  failed: {path}")
+    return EXIT_MISMATCH if tally.failing else EXIT_OK
 
 
 def cmd_fuzz(args: argparse.Namespace) -> int:
     from fuzz.campaign import Campaign, CampaignError
     from pagefuzz._fuzzing import run_fuzz
 
-    versions = _versions(args.versions, None)
+    # None when not given: the defaults, or with --resume the campaign's own (a flag given
+    # explicitly that differs from the campaign's is refused, not silently overridden).
+    versions = _versions("--versions", args.versions, None) if args.versions is not None else None
     corpus = None if args.fresh else args.corpus
-    if args.out is None:
-        if args.resume:
-            raise CaseFileError("--resume needs --out: the campaign directory to continue")
-        args.out = Path("campaigns") / time.strftime("%Y%m%d-%H%M%S", time.gmtime())
     try:
         campaign = Campaign.create(
             args.out, args.engine, versions, args.jobs, args.time, args.seed, corpus, args.resume
@@ -83,56 +117,56 @@ def cmd_fuzz(args: argparse.Namespace) -> int:
         if args.state_feedback:
             os.environ["PAGEFUZZ_STATE_FEEDBACK"] = "1"
         if args.hypothesis_db is not None:
-            os.environ["PAGEFUZZ_HYPOTHESIS_DB"] = str(args.hypothesis_db.resolve())
+            campaign.hypothesis_db = args.hypothesis_db.resolve()
         summary = run_fuzz(_console(), campaign, args.json)
     except CampaignError as exc:
         raise CaseFileError(str(exc)) from None
     if args.json:
         sys.stdout.write(json.dumps(summary, indent=1) + "\n")
+    if summary["status"] == "stopped":
+        return 130  # 128 + SIGINT, as for a Ctrl-C elsewhere; the summary is written all the same
     if summary["executions"] == 0:
         sys.stderr.write(
-            f"pagefuzz: error: {args.out}: the campaign executed nothing; see "
-            f"{args.out / 'workers'}\n"
+            f"pagefuzz: error: {campaign.out}: the campaign executed nothing; see "
+            f"{campaign.out / 'workers'}\n"
         )
         return EXIT_MISMATCH
-    return EXIT_OK
+    return EXIT_MISMATCH if summary["new"] else EXIT_OK
 
 
 def cmd_minimize(args: argparse.Namespace) -> int:
     from pagefuzz._fuzzing import run_minimize
 
-    run_minimize(_console(), args.case, args.output, _versions(None, args.impl), args.finding or [])
+    versions = _versions("--impl", None, args.impl)
+    run_minimize(_console(), args.case, args.output, versions, args.finding or [], args.raw)
     return EXIT_OK
 
 
 def cmd_triage(args: argparse.Namespace) -> int:
     from pagefuzz._fuzzing import run_triage
 
-    groups = run_triage(
-        _console(),
+    # With --json, stdout is the JSON alone: the table and the notes go to stderr.
+    console = _console(stderr=args.json)
+    result = run_triage(
+        console,
         args.paths,
-        _versions(None, args.impl),
+        _versions("--impl", None, args.impl),
         args.corpus if args.promote else None,
         args.trace,
+        replace_existing=args.replace,
     )
     if args.json:
-        sys.stdout.write(
-            json.dumps(
-                [
-                    {
-                        "signature": g.signature,
-                        "key": g.key,
-                        "class": g.cls,
-                        "flaky": g.flaky,
-                        "files": g.sources,
-                        "case": g.case.to_json(),
-                    }
-                    for g in groups
-                ],
-                indent=1,
-            )
-            + "\n"
+        sys.stdout.write(json.dumps([g.to_json() for g in result.groups], indent=1) + "\n")
+    for line in result.unreadable:
+        sys.stderr.write(f"pagefuzz: error: {line}\n")
+    if result.unreadable:
+        return EXIT_BAD_INPUT
+    if result.refused:
+        sys.stderr.write(
+            f"pagefuzz: {len(result.refused)} corpus case(s) not replaced (shown above); "
+            "pass --replace to overwrite them\n"
         )
+        return EXIT_MISMATCH
     return EXIT_OK
 
 
@@ -161,10 +195,19 @@ def cmd_explore(args: argparse.Namespace) -> int:
     ):
         if not low <= value <= high:
             raise CaseFileError(f"{name}: must be between {low} and {high}, got {value}")
-    cert = run_explore(_console(), _versions(args.versions, None), args, ops)
+    if args.out.exists() and not args.out.is_dir():  # refused now, not after a long exploration
+        raise CaseFileError(f"--out: {args.out}: not a directory")
+    cert = run_explore(_console(), _versions("--versions", args.versions, None), args, ops)
     if args.json:
         sys.stdout.write(json.dumps(cert, indent=1) + "\n")
-    return EXIT_OK
+    if cert["interrupted"]:
+        sys.stderr.write(
+            f"pagefuzz: interrupted; the partial certificate is {args.out / 'certificate.json'}\n"
+        )
+        return 130  # as main() for a Ctrl-C elsewhere: 128 + SIGINT
+    # A version's entry is a string ("no violation within the bound") or its counterexamples.
+    found = any(not isinstance(v, str) for v in cert["versions"].values())
+    return EXIT_MISMATCH if found else EXIT_OK
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
@@ -182,16 +225,19 @@ def cmd_bench(args: argparse.Namespace) -> int:
         write_atomic(args.out, render(results, command).encode())
         console.print(f"wrote {args.out}")
         return EXIT_OK
-    if args.part == "reliability":  # measure one part again, keep the rest of the last run
-        from fuzz.bench import measure_reliability
+    if args.part in ("reliability", "memory"):  # measure one part again, keep the rest
+        from fuzz.bench import measure_memory, measure_reliability
 
         source = args.out.with_suffix(".json")
         try:
             results = read_json(source)
         except (OSError, ValueError) as exc:
             raise CaseFileError(f"{source}: cannot read the last run: {exc}") from None
-        inputs, kills = (2000, 1) if args.quick else (20000, 3)
-        results["reliability"] = measure_reliability(inputs, kills, lambda s: console.print(s))
+        if args.part == "memory":
+            results["memory"] = measure_memory(40 if args.quick else 400, console.print)
+        else:
+            inputs, kills = (2000, 1) if args.quick else (20000, 3)
+            results["reliability"] = measure_reliability(inputs, kills, console.print)
     else:
         results = run_bench(args.quick, args.corpus, lambda line: console.print(line))
     write_atomic(args.out, render(results, command).encode())
@@ -249,16 +295,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="run case files against versions and show what each request returned",
         description="Run each case against each version (default: "
         f"{', '.join(DEFAULT_VERSIONS)}) and show every request's result, the step it completed "
-        "in, its retries, and the pages of its range not on disk when it completed. Exit "
-        'codes: 0 every expectation met (or none given), 1 a case\'s "expect" did not hold, '
-        "2 bad input.",
+        "in, its retries, and the pages of its range not on disk when it completed; a finding's "
+        "metadata (engine, executions to first sight) is shown with it. Ends with a count line "
+        "and the failing files. Exit codes: 0 every expectation met (or none given), 1 a "
+        'case\'s "expect" did not hold, 2 bad input, 130 interrupted.',
     )
     replay.add_argument(
         "cases",
         nargs="+",
         type=Path,
         metavar="CASE",
-        help="case files, or directories searched for *.json",
+        help="case files, campaign findings (findings/<sig>.json, findings/raw/<sig>.json or "
+        ".bin), explore counterexamples, or directories: a campaign directory replays its "
+        "findings, an explore --out directory its counterexamples, any other every case below it",
     )
     replay.add_argument(
         "--impl",
@@ -269,7 +318,19 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument(
         "--json",
         action="store_true",
-        help="print the documented JSON object (a list for several cases)",
+        help="JSON Lines on stdout: one documented object per case, streamed as each case ends "
+        "(docs/replay.md); the count line goes to stderr",
+    )
+    replay.add_argument(
+        "--no-events",
+        action="store_true",
+        help="with --json: leave out each run's event list (facts and verdicts only)",
+    )
+    replay.add_argument(
+        "--raw",
+        action="store_true",
+        help="read every named file as raw fuzzer bytes and run it through the decoder "
+        "(*.bin, libfuzzer-corpus/ files and crash-* artifacts are recognised without it)",
     )
     replay.add_argument(
         "--trace",
@@ -284,21 +345,26 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run one worker per job until the time is up (or Ctrl-C). Each new finding "
         "(version/check/request-kind not shown by the corpus nor already found) is written "
         "atomically as it is found and minimised in the background into "
-        "OUT/findings/<signature>.json; OUT/campaign.json holds the summary. A live view on a "
-        "terminal, a plain line every 5 s otherwise.",
+        "OUT/findings/<signature>.json; OUT/campaign.json holds the summary. Findings the "
+        "corpus already shows are counted as known and re-found, with the executions to their "
+        "first hit. A live view on a terminal, a plain line every 5 s otherwise. Exit codes: 0 "
+        "no new finding, 1 new findings (or the campaign executed nothing), 2 bad input, 130 "
+        "interrupted (the summary is still written and printed).",
     )
     fuzz.add_argument(
         "--versions",
         metavar="A,B,...",
-        default=",".join(DEFAULT_VERSIONS),
-        help="versions to run on every case (default: %(default)s)",
+        default=None,  # None: not given (with --resume, the campaign's own)
+        help=f"versions to run on every case (default: {','.join(DEFAULT_VERSIONS)}; with "
+        "--resume, the campaign's)",
     )
     fuzz.add_argument(
         "--engine",
         choices=("atheris", "hypothesis", "random", "pct"),
-        default="atheris",
+        default=None,  # None: not given (with --resume, the campaign's own)
         help="atheris (libFuzzer, coverage-guided; default), hypothesis, pct (probabilistic "
-        "concurrency testing over the iocbs and the disk), or random (seeded uniform baseline)",
+        "concurrency testing over the iocbs and the disk), or random (seeded uniform "
+        "baseline); with --resume, the campaign's",
     )
     fuzz.add_argument(
         "--depth",
@@ -340,7 +406,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--corpus",
         type=Path,
         default=Path("corpus"),
-        help="findings shown by these cases are known, not new (default corpus)",
+        help="findings shown by these cases are known, not new (default corpus; it must exist: "
+        "--fresh starts from none)",
     )
     fuzz.add_argument(
         "--fresh",
@@ -364,7 +431,13 @@ def build_parser() -> argparse.ArgumentParser:
         "(version/check/request-kind) the case shows, or those named by --finding. The result "
         "is 1-minimal: removing any single step loses a finding. Prints what was removed.",
     )
-    mini.add_argument("case", type=Path, metavar="CASE")
+    mini.add_argument(
+        "case",
+        type=Path,
+        metavar="CASE",
+        help="a case file, a campaign finding (minimised, raw .json or .bin) or an explore "
+        "counterexample; a finding keeps the finding it was recorded for unless --finding says",
+    )
     mini.add_argument("-o", "--output", type=Path, required=True, metavar="OUT")
     mini.add_argument("--impl", action="append", metavar="NAME", help="versions to run")
     mini.add_argument(
@@ -373,15 +446,21 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="VERSION/CHECK/KIND",
         help="keep only this finding (repeatable), e.g. post/completion/aio_write",
     )
+    mini.add_argument(
+        "--raw", action="store_true", help="read CASE as raw fuzzer bytes (see replay --raw)"
+    )
     mini.set_defaults(func=cmd_minimize)
 
     triage = sub.add_parser(
         "triage",
         help="group raw findings by signature, minimise, classify, promote into the corpus",
-        description="Replay each finding (campaign directories, finding files or case files) "
-        "three times (a differing replay is flagged FLAKY), group by signature, minimise each "
-        "group, classify it against the other versions (fixed / regressed / both / crash) and "
-        "print one table; --promote writes each minimal case with its expect block.",
+        description="Replay each finding (campaign directories, minimised and raw finding "
+        "files, .bin inputs, explore counterexamples or case files) three times (a differing "
+        "replay is flagged FLAKY), group by signature, minimise each group, and print one "
+        "table with, per version, the checks it fails on the minimal case; --promote writes "
+        "each minimal case with its expect block, never over a different existing case "
+        "without --replace. Exit codes: 0 done, 1 a promotion was refused, 2 an unreadable "
+        "file (the others are still triaged) or bad flags, 130 interrupted.",
     )
     triage.add_argument("paths", nargs="+", type=Path, metavar="DIR|FILE")
     triage.add_argument("--impl", action="append", metavar="NAME", help="versions to run")
@@ -395,9 +474,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="where --promote writes (default corpus/findings)",
     )
     triage.add_argument(
+        "--replace",
+        action="store_true",
+        help="with --promote: overwrite corpus cases that already exist and differ (without it "
+        "they are left alone and the difference is shown)",
+    )
+    triage.add_argument(
         "--trace", action="store_true", help="print each group's timelines side by side"
     )
-    triage.add_argument("--json", action="store_true", help="also print the groups as JSON")
+    triage.add_argument(
+        "--json",
+        action="store_true",
+        help="print the groups as a JSON list on stdout (the table goes to stderr)",
+    )
     triage.set_defaults(func=cmd_triage)
 
     explore = sub.add_parser(
@@ -409,7 +498,14 @@ def build_parser() -> argparse.ArgumentParser:
         "the first case found for each finding is a shortest one, pruning schedules that reach "
         "a world state already seen (docs/explore.md). Prints a certificate: the bound, "
         "schedules and distinct states explored, time, and per version either 'no violation "
-        "within the bound' or the shortest counterexample per finding, written as case files.",
+        "within the bound' or the shortest counterexample per finding, written as case files. "
+        "Exploring again into the same --out first removes the certificate.json and "
+        "shortest-*.json files there; other files are left alone.",
+        epilog="Exit codes: 0 no version has a counterexample within the bound (with "
+        "--time-limit: within the depth the certificate says was closed), 1 a version has one "
+        "(the default versions pre, post and recheck-locked always do: they are the known bugs), "
+        "2 bad input, 130 interrupted (Ctrl-C: the certificate of what was explored is written, "
+        'with "complete": false and "interrupted": true).',
     )
     explore.add_argument("--versions", metavar="A,B,...", default=",".join(DEFAULT_VERSIONS))
     explore.add_argument("--max-steps", type=int, required=True, metavar="N")
@@ -472,7 +568,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--corpus", type=Path, default=Path("corpus"))
     bench.add_argument(
         "--part",
-        choices=("all", "reliability"),
+        choices=("all", "reliability", "memory"),
         default="all",
         help="measure only this part again, keeping the others from the last run",
     )
@@ -534,6 +630,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.write("pagefuzz: interrupted\n")
         return 130
     except BrokenPipeError:
+        # The reader went away (`| head`): not an error of ours. Point stdout at /dev/null so
+        # the interpreter's final flush does not fail again and turn the exit status into 1.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
         return EXIT_OK
     return code
 

@@ -2,19 +2,35 @@
 
 from __future__ import annotations
 
+import os
+import re
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Final
 
 from rich.console import Console
 from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from oracle.checks import CHECK_FUNCTIONS
 from pagefuzz._replay import Outcome
 from sim import Case, RunRecord
 from sim.cint import errno_name
-from sim.record import RequestResult
+from sim.record import Event, RequestResult
 
 #: Narrowest column a version's timeline gets when shown side by side.
 TIMELINE_COLUMN_MIN = 46
+#: Longest block of timeline lines whose repeats a storm's trace collapses: a storm's cycle is
+#: one run of each iocb kicking the next (18 lines for two one-page iocbs), so a few iocbs fit.
+REPEAT_PERIOD_MAX: Final = 64
+#: Fewest repeats in a row that are collapsed: the first and the last stay, so fewer would hide
+#: at most one repeat behind a line of its own.
+REPEATS_MIN: Final = 4
+_NUMBER: Final = re.compile(r"\d+")
 
 
 def config_line(case: Case) -> str:
@@ -50,8 +66,12 @@ def event_line(step: int, actor: str, text: str) -> str:
     return f"{step:>4}  {actor:<8} {text}"
 
 
-def print_replay(console: Console, path: Path, case: Case, outcome: Outcome, trace: bool) -> None:
+def print_replay(
+    console: Console, path: Path, case: Case, outcome: Outcome, trace: bool, source: str = ""
+) -> None:
     console.print(f"[bold]{escape(case.name)}[/bold]  ({escape(str(path))})")
+    if source:
+        console.print(f"  from: {escape(source)}")
     console.print(f"  config: {config_line(case)}")
     for name, record in outcome.records.items():
         verdict = outcome.verdicts[name]
@@ -91,26 +111,167 @@ def print_replay(console: Console, path: Path, case: Case, outcome: Outcome, tra
     console.print()
 
 
+@dataclass(frozen=True)
+class Repeat:
+    """Stands in a storm's timeline for the middle repeats of a block of lines."""
+
+    period: int  # lines in the block
+    times: int  # repeats hidden between the first and the last shown
+    first_seq: int  # the hidden events' sequence numbers
+    last_seq: int
+
+    def text(self) -> str:
+        block = (
+            "the line above repeats"
+            if self.period == 1
+            else f"the {self.period} lines above repeat"
+        )
+        times = f"{self.times:,} more time{'s' if self.times != 1 else ''}"
+        return f"… {block} {times} (events {self.first_seq:,}..{self.last_seq:,}) …"
+
+
+def collapse_repeats(events: Sequence[Event]) -> list[Event | Repeat]:
+    """One step's events, each run of REPEATS_MIN or more repeats in a row of a block of up to
+    REPEAT_PERIOD_MAX lines shown as its first repeat, a `Repeat`, and its last repeat.
+
+    Lines (actor and text) are compared with their numbers blanked: run counters, pages and
+    queues change from one repeat to the next. Scanning from the first line, the block that
+    covers the most lines from there is taken (the shortest on a tie)."""
+    keys = [_NUMBER.sub("#", f"{e.actor}: {e.text}") for e in events]
+    out: list[Event | Repeat] = []
+    i = 0
+    while i < len(keys):
+        period, covered = 0, 0
+        for p in range(1, min(REPEAT_PERIOD_MAX, (len(keys) - i) // REPEATS_MIN) + 1):
+            j = i + p
+            while j < len(keys) and keys[j] == keys[j - p]:
+                j += 1
+            whole = (j - i) // p * p
+            if whole >= REPEATS_MIN * p and whole > covered:
+                period, covered = p, whole
+        if not period:
+            out.append(events[i])
+            i += 1
+            continue
+        last = i + covered - period
+        out.extend(events[i : i + period])
+        out.append(
+            Repeat(period, covered // period - 2, events[i + period].seq, events[last - 1].seq)
+        )
+        out.extend(events[last : i + covered])
+        i += covered
+    return out
+
+
+def stormed(record: RunRecord) -> bool:
+    """A retry storm (what oracle retry_bound flags), a run stopped by a settle bound or the
+    dispatch budget, or one whose log dropped events: only these timelines are collapsed, so
+    every other trace shows each event."""
+    return bool(
+        record.settle_bound_hit
+        or record.budget_hit
+        or record.events_elided
+        or CHECK_FUNCTIONS["retry_bound"](record)
+    )
+
+
+def timeline(record: RunRecord) -> dict[int, list[Event | Repeat]]:
+    """A run's events by step (steps only grow along a run), a storm's repeats collapsed
+    within each step."""
+    by_step: dict[int, list[Event]] = {}
+    for e in record.events:
+        by_step.setdefault(e.step, []).append(e)
+    storm = stormed(record)
+    return {step: collapse_repeats(evs) if storm else [*evs] for step, evs in by_step.items()}
+
+
+def _cell_line(item: Event | Repeat) -> str:
+    return item.text() if isinstance(item, Repeat) else f"{item.actor}: {item.text}"
+
+
 def print_timelines(console: Console, records: dict[str, RunRecord]) -> None:
     """Side by side, one row per case step, when the terminal is wide enough; else one after
-    the other, one fixed-column line per event."""
+    the other, one fixed-column line per event. A storm's repeats are collapsed (`timeline`)."""
     names = list(records)
+    timelines = {name: timeline(records[name]) for name in names}
     wide = console.is_terminal and console.width >= 8 + TIMELINE_COLUMN_MIN * len(names)
     if not wide:
         for name in names:
             console.print(f"  [bold]timeline {escape(name)}[/bold]")
-            for e in records[name].events:
-                console.print("  " + escape(event_line(e.step, e.actor, e.text)))
+            for step, items in timelines[name].items():
+                for item in items:
+                    line = (
+                        event_line(step, "", item.text())
+                        if isinstance(item, Repeat)
+                        else event_line(item.step, item.actor, item.text)
+                    )
+                    console.print("  " + escape(line))
         return
     table = Table(show_lines=True, expand=True)
     table.add_column("step", justify="right", no_wrap=True)
     for name in names:
         table.add_column(name, ratio=1)
-    steps = sorted({e.step for r in records.values() for e in r.events})
+    steps = sorted({step for t in timelines.values() for step in t})
     for step in steps:
         cells = []
         for name in names:
-            lines = [f"{e.actor}: {e.text}" for e in records[name].events if e.step == step]
+            lines = [_cell_line(item) for item in timelines[name].get(step, [])]
             cells.append(escape("\n".join(lines)))
         table.add_row(str(step), *cells)
     console.print(table)
+
+
+class Tally:
+    """What a replay of many cases ends with: how many met their `expect`, which did not."""
+
+    def __init__(self) -> None:
+        self.passed = 0
+        self.unchecked = 0
+        self.failing: list[Path] = []
+
+    def add(self, path: Path, outcome: Outcome) -> None:
+        if outcome.case.expect is None:
+            self.unchecked += 1
+        elif outcome.expectation_ok:
+            self.passed += 1
+        else:
+            self.failing.append(path)
+
+    def line(self) -> str:
+        """`1 failed, 42 passed` (expectations), and the cases that carry none."""
+        total = self.passed + self.unchecked + len(self.failing)
+        line = f"{len(self.failing)} failed, {self.passed} passed"
+        if self.unchecked:
+            line += f", {self.unchecked} without expect"
+        return f"replay: {total} case{'s' if total != 1 else ''}: {line}"
+
+
+@contextmanager
+def replay_progress(console: Console, total: int) -> Iterator[Callable[[Path], None]]:
+    """A progress bar for a long replay, on whichever of stdout and stderr is a terminal (never
+    under CI=true, never into a pipe); yields the function that marks one case done."""
+    plain = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+    if console.is_terminal:
+        where: Console | None = console
+    elif sys.stderr.isatty() and not plain:
+        where = Console(stderr=True)
+    else:
+        where = None
+    if where is None or total < 2:
+        yield lambda _path: None
+        return
+    with Progress(
+        TextColumn("replay"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=where,
+        transient=True,
+    ) as bar:
+        task = bar.add_task("", total=total)
+
+        def advance(path: Path) -> None:
+            bar.update(task, advance=1, description=escape(path.name))
+
+        yield advance

@@ -16,24 +16,33 @@ class CaseFileError(Exception):
     """A case file that cannot be used; str() is the one line to print (file: field: why)."""
 
 
-def load_case(path: Path) -> Case:
-    """Read and validate one case file; every failure is a `CaseFileError` naming the file."""
+def read_file(path: Path) -> bytes:
+    """A file's bytes, or a `CaseFileError` line naming it."""
     try:
-        data = path.read_bytes()
+        return path.read_bytes()
     except IsADirectoryError:
         raise CaseFileError(f"{path}: is a directory, not a case file") from None
     except OSError as exc:
         raise CaseFileError(f"{path}: cannot read: {exc.strerror or exc}") from None
+
+
+def decode_json(path: Path, data: bytes, hint: str = "") -> object:
+    """Decoded JSON of a file's bytes, or a `CaseFileError` line naming the file and where."""
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise CaseFileError(f"{path}: not UTF-8 (byte {exc.start})") from None
+        raise CaseFileError(f"{path}: not UTF-8 (byte {exc.start}){hint}") from None
     try:
-        raw = json.loads(text)
+        return json.loads(text)
     except json.JSONDecodeError as exc:
         raise CaseFileError(
             f"{path}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
         ) from None
+
+
+def load_case(path: Path) -> Case:
+    """Read and validate one case file; every failure is a `CaseFileError` naming the file."""
+    raw = decode_json(path, read_file(path))
     try:
         case = parse_case(raw, default_name=path.stem)
     except InvalidCase as exc:
@@ -96,10 +105,14 @@ class Outcome:
     def expectation_ok(self) -> bool:
         return not self.mismatches
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self, events: bool = True) -> dict[str, Any]:
+        """The documented object (docs/replay.md); `events=False` leaves out each run's event
+        list, for scripts that read only facts and verdicts."""
         versions: dict[str, Any] = {}
         for name, record in self.records.items():
             entry = record.to_json()
+            if not events:
+                del entry["events"]
             entry.update(self.verdicts[name].to_json())
             versions[name] = entry
         out: dict[str, Any] = {

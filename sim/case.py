@@ -25,6 +25,11 @@ COUNT_MAX: Final = 256 * PAGE_CACHE_SIZE
 SIZE_MAX: Final = 1 << 32
 SETTLE_BOUND_MAX: Final = 1_000_000
 STEPS_MAX: Final = 10_000
+#: Pages the write steps of one case may cover in all (1 GiB of data). Each page a request
+#: writes costs a run some state that lives to the end (the page, its generation, the request's
+#: view of it at completion): about 800 bytes, so a run stays under about 250 MB however the
+#: steps are chosen. Without it 10,000 writes of 256 pages each took a run to 1.8 GB.
+WRITTEN_PAGES_MAX: Final = 1 << 18
 
 LOOKUP_RULES: Final = ("last+1", "cursor")
 POINTS: Final = ("lookup", "page")
@@ -283,10 +288,26 @@ def parse_case(raw: object, default_name: str = "case") -> Case:
         raise InvalidCase("steps", f"at most {STEPS_MAX} steps, got {len(steps_raw)}")
     steps = tuple(_parse_step(s, f"steps[{i}]") for i, s in enumerate(steps_raw))
     _check_names(steps)
+    _check_written_pages(steps)
     expect = raw.get("expect")
     if expect is not None and not isinstance(expect, dict):
         raise InvalidCase("expect", f"must be an object, got {_show(expect)}")
     return Case(name=name, config=config, steps=steps, notes=notes, expect=expect)
+
+
+def _check_written_pages(steps: tuple[Step, ...]) -> None:
+    written = 0
+    for i, step in enumerate(steps):
+        if step.op in ("aio_write", "sync_write", "write") and step.count:
+            assert step.pos is not None
+            first, last = step.pos >> 12, (step.pos + step.count - 1) >> 12
+            written += last - first + 1
+            if written > WRITTEN_PAGES_MAX:
+                raise InvalidCase(
+                    f"steps[{i}].count",
+                    f"the write steps of a case cover at most {WRITTEN_PAGES_MAX} pages in all "
+                    f"(WRITTEN_PAGES_MAX, 1 GiB), and this one takes them to {written}",
+                )
 
 
 def _check_names(steps: tuple[Step, ...]) -> None:

@@ -1,4 +1,5 @@
-"""C integer semantics for the loop's arithmetic (kernel-model.md R8).
+"""C integer semantics for the loop's arithmetic: rule R8 of kernel-model.md (the project's
+kernel-semantics spec, kept outside this repository), restated in docs/model.md, "Integers (R8)".
 
 pagefuzz models an LP64 kernel: pgoff_t and size_t are 64-bit unsigned, ssize_t and loff_t are
 64-bit signed, and every conversion is two's complement. Python integers are unbounded, so each

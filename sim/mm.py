@@ -1,4 +1,6 @@
-"""Pages and the page cache of the one file (kernel-model.md section 1).
+"""Pages and the page cache of the one file: section 1 of kernel-model.md (the project's
+kernel-semantics spec, kept outside this repository; docs/model.md states what pagefuzz settled
+where it is silent).
 
 The cache is a sparse map index -> page kept with a sorted index list, which is all the radix
 tree's gang lookup needs: the next present pages at or after an index, ascending.

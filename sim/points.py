@@ -2,8 +2,10 @@
 
 Every sleep and every named stopping point goes through here, so a schedule can stop a task at
 exactly these places and nowhere else (trio's `_traps.py` idea). `SLEEP` is yielded after the code
-has put its wait entry on a queue; `Point(name)` marks a named point of operate_on_page_range
-(kernel-model.md R11) that `run X until NAME` can pause at.
+has put its wait entry on a queue; `Point(name)` marks a named point of operate_on_page_range that
+`run X until NAME` can pause at: `lookup` after every gang lookup (an empty one included), `page`
+right before the operator call (rule R11 of kernel-model.md, the project's kernel-semantics spec,
+kept outside this repository).
 """
 
 from collections.abc import Generator

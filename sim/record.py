@@ -193,11 +193,14 @@ class RunRecord:
     kernel_bugs: tuple[KernelBug, ...]
     settle_bound_hits: tuple[SettleBoundHit, ...]
     skipped_steps: tuple[int, ...]
+    #: The timeline: the first and last events of the run, with one `log`/`elided` line standing
+    #: for the `events_elided` events dropped between them (sim/eventlog.py).
     events: tuple[Event, ...]
     final: FinalState
     progress: tuple[Progress, ...] = ()
     io_log: tuple[IoCompletion, ...] = ()
     budget_hit: bool = False
+    events_elided: int = 0
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @property
@@ -211,10 +214,14 @@ class RunRecord:
         raise KeyError(name)
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "requests": {req.name: req.to_json() for req in self.requests},
             "kernel_bugs": [bug.to_json() for bug in self.kernel_bugs],
             "settle_bound_hit": self.settle_bound_hit,
             "skipped_steps": list(self.skipped_steps),
             "events": [event.to_json() for event in self.events],
         }
+        # Only when something was dropped: a whole timeline's JSON stays what it always was.
+        if self.events_elided:
+            out["events_elided"] = self.events_elided
+        return out

@@ -1,4 +1,7 @@
-"""The world: scheduler, wait queues, block device, AIO engine, tasks (kernel-model.md 1-4, 6, 8).
+"""The world: scheduler, wait queues, block device, AIO engine, tasks: sections 1-4, 6 and 8 of
+kernel-model.md (the project's kernel-semantics spec, kept outside this repository; docs/model.md
+restates the rules cases depend on most, with these rule numbers, and what pagefuzz settled where
+the spec is silent).
 
 Kernel code paths are generators that yield only `sim.points` values. The world resumes one actor
 at a time (R2: one FIFO run list; the running actor goes on until it sleeps, ends or pauses), so a
@@ -18,10 +21,10 @@ from typing import ClassVar, Final
 
 from sim.case import Case, Step
 from sim.cint import EAGAIN, EIOCBRETRY, PAGE_CACHE_SHIFT, PAGE_CACHE_SIZE, PAGEVEC_SIZE
+from sim.eventlog import EventLog
 from sim.mm import Page, PageCache, page_range
 from sim.points import LOOKUP, PAGE, SLEEP, Gen, Point, Yield
 from sim.record import (
-    Event,
     FinalState,
     IoCompletion,
     KernelBug,
@@ -33,7 +36,7 @@ from sim.record import (
     Wakeup,
 )
 
-#: aio_run_iocb gives up with -EAGAIN past this many retries (kernel-model.md rule 15).
+#: aio_run_iocb gives up with -EAGAIN past this many retries (rule 15 of the spec above).
 AIO_RETRIES_MAX: Final = 1_048_576
 _GEN_TEXT: Final = re.compile(r" \(gen \d+( on disk)?\)")
 #: Dispatches one run may make in all, whatever the settle bounds: a hard stop for totality.
@@ -96,7 +99,7 @@ class Actor:
     gen: Gen[None] | None = None
     state: str = "idle"  # idle | runnable | running | asleep | paused
     sync_entry: WaitEntry | None = None
-    work_started: int = 0  # index into the events where its current code started
+    work_started: int = 0  # the seq of the first event of its current code
 
     @property
     def io_wait(self) -> WaitEntry | None:
@@ -152,7 +155,7 @@ class Request:
 class World:
     """One run of one case against one version."""
 
-    def __init__(self, case: Case, version: Version) -> None:
+    def __init__(self, case: Case, version: Version, events: EventLog | None = None) -> None:
         self.case = case
         self.config = case.config
         self.version = version
@@ -167,7 +170,7 @@ class World:
         self.tasks: dict[str, Task] = {}
         self.iocbs: dict[str, Iocb] = {}
         self.requests: list[Request] = []
-        self.events: list[Event] = []
+        self.events = EventLog() if events is None else events
         self.bugs: list[KernelBug] = []
         self.bound_hits: list[SettleBoundHit] = []
         self.skipped: list[int] = []
@@ -187,23 +190,14 @@ class World:
     # ----------------------------------------------------------------- events and evidence
 
     def log(self, actor: str, kind: str, text: str, page: Page | None = None) -> None:
-        self.events.append(
-            Event(
-                len(self.events),
-                self.step_index,
-                actor,
-                kind,
-                text,
-                None if page is None else page.index,
-            )
-        )
+        self.events.log(self.step_index, actor, kind, text, None if page is None else page.index)
 
     def bug(self, kind: str, what: str, request: str | None = None, by_case: bool = False) -> None:
         self.bugs.append(
             KernelBug(
                 by_case=by_case,
                 step=self.step_index,
-                seq=len(self.events),
+                seq=self.events.seq,
                 what=what,
                 kind=kind,
                 request=request,
@@ -407,7 +401,7 @@ class World:
         self.io_log.append(
             IoCompletion(
                 step=self.step_index,
-                seq=len(self.events),
+                seq=self.events.seq,
                 index=page.index,
                 serial=page.serial,
                 gen=page.io_gen,
@@ -517,7 +511,7 @@ class World:
         self.progress.append(
             Progress(
                 step=self.step_index,
-                seq=len(self.events),
+                seq=self.events.seq,
                 request=req.name,
                 pos=pos,
                 nbytes=nbytes,
@@ -528,7 +522,7 @@ class World:
     def complete_request(self, req: Request, actor: str, result: int) -> None:
         req.result = result
         req.completed_at = self.step_index
-        req.completed_seq = len(self.events)
+        req.completed_seq = self.events.seq
         states = []
         not_on_disk = []
         for index in req.index_range():
@@ -755,7 +749,7 @@ class World:
         self.dispatches += 1
         if isinstance(actor, Iocb) and actor.gen is None:
             actor.gen = self.aio_run_iocb(actor)
-            actor.work_started = len(self.events)
+            actor.work_started = self.events.seq
         assert actor.gen is not None
         if actor.state == "paused":
             self.log(actor.name, "resume", "resumes")
@@ -861,7 +855,7 @@ class World:
         task.doing = step.op
         self.log(step.task, "start", f"{step.op} {_step_args(step)}")
         task.gen = work
-        task.work_started = len(self.events)
+        task.work_started = self.events.seq
         self.make_runnable(task)
         return True
 
@@ -961,7 +955,8 @@ class World:
         wakeups, the generations each request wrote), and for every actor with code still to
         run, the events it logged since that code started: its generator's locals are a
         function of its arguments and of what the world answered it, and those answers are in
-        its events (lookups with their pages and next, wait results, locks, sleeps).
+        its events (lookups with their pages and next, wait results, locks, sleeps). Where some
+        of those events were dropped from a bounded log, the key equals no other: never pruned.
 
         Data generations are replaced by their rank: no version reads them, and the oracle only
         compares them, so two runs that differ only in how many copies came before are the same
@@ -1027,13 +1022,16 @@ class World:
         failed_io = tuple((io.serial, rank[io.gen]) for io in self.io_log if io.error)
         actors = []
         for actor in self._actors():
-            history: tuple[tuple[str, str], ...] = ()
+            history: tuple[object, ...] = ()
             if actor.gen is not None:
+                kept, dropped = self.events.since(actor.work_started)
                 history = tuple(
-                    (e.kind, _GEN_TEXT.sub("", e.text))
-                    for e in self.events[actor.work_started :]
-                    if e.actor == actor.name
+                    (e.kind, _GEN_TEXT.sub("", e.text)) for e in kept if e.actor == actor.name
                 )
+                if dropped:
+                    # Answers this code read may be among the dropped events: its locals cannot
+                    # be shown equal to any other state's, so this key equals no other key.
+                    history += (("elided", dropped, _Unmatched()),)
             extra: tuple[object, ...] = ()
             if isinstance(actor, Iocb) and actor.request is not None:
                 # retry_bound compares runs with real wakeups: only their difference matters.
@@ -1108,7 +1106,8 @@ class World:
             kernel_bugs=tuple(self.bugs),
             settle_bound_hits=tuple(self.bound_hits),
             skipped_steps=tuple(self.skipped),
-            events=tuple(self.events),
+            events=self.events.frozen(),
+            events_elided=self.events.elided,
             final=final,
             budget_hit=self.budget_hit,
             progress=tuple(self.progress),
@@ -1118,6 +1117,12 @@ class World:
     def _actors(self) -> Iterator[Actor]:
         yield from self.tasks.values()
         yield from self.iocbs.values()
+
+
+class _Unmatched:
+    """Equal only to itself (object identity): stands in a state key for dropped history."""
+
+    __slots__ = ()
 
 
 def run_case(case: Case, version: Version) -> RunRecord:

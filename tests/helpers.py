@@ -24,12 +24,19 @@ def pagefuzz(
     )
 
 
-def wait_for(path: Path, seconds: float = 60) -> None:
-    """Poll until `path` exists (a campaign's lock or a worker's statistics)."""
+def wait_for(path: Path, seconds: float = 60, text: str | None = None) -> None:
+    """Poll until `path` exists (a campaign's lock or a worker's statistics) and, with `text`,
+    until it contains that text (a line of progress in a redirected stdout)."""
+
+    def there() -> bool:
+        if not path.exists():
+            return False
+        return text is None or text in path.read_text(encoding="utf-8", errors="replace")
+
     deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline and not path.exists():
+    while time.monotonic() < deadline and not there():
         time.sleep(0.2)
-    assert path.exists(), path
+    assert there(), (path, text)
 
 
 TARGET = ROOT / "fuzz" / "differential_fuzzer.py"

@@ -164,3 +164,34 @@ def test_a_bad_file_among_good_ones_runs_nothing(
     assert main(["replay", str(good), str(bad), "--json"]) == 2
     captured = capsys.readouterr()
     assert captured.out == "" and str(bad) in captured.err
+
+
+ONE_PAGE = Path(__file__).resolve().parent.parent / "corpus" / "examples" / "one-page-aio.json"
+
+
+@pytest.mark.parametrize(
+    ("command", "flag"),
+    [
+        (["fuzz", "--engine", "random", "--time", "1"], "--versions"),
+        (["explore", "--max-steps", "1"], "--versions"),
+        (["replay", str(ONE_PAGE)], "--impl"),
+        (["minimize", str(ONE_PAGE), "-o", "OUT"], "--impl"),
+        (["triage", str(ONE_PAGE)], "--impl"),
+    ],
+    ids=["fuzz", "explore", "replay", "minimize", "triage"],
+)
+def test_unknown_version_is_named_under_the_flag_typed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], command: list[str], flag: str
+) -> None:
+    """A misspelt version is reported under the flag the user typed: fuzz and explore take
+    --versions, the others --impl. Nothing runs and nothing is written."""
+    argv = [str(tmp_path / "o") if a == "OUT" else a for a in command]
+    if command[0] in ("fuzz", "explore"):
+        argv += ["--out", str(tmp_path / "o")]
+    assert main([*argv, flag, "pre,psot"]) == 2
+    err = capsys.readouterr().err
+    assert err == (
+        f"pagefuzz: error: {flag}: unknown version 'psot'; known: "
+        "pre, post, recheck-locked, reference, fixed\n"
+    )
+    assert list(tmp_path.iterdir()) == []

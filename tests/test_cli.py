@@ -59,7 +59,9 @@ def test_json_is_byte_identical_across_processes_and_hash_seeds() -> None:
         for seed in ("0", "1", "4242")
     }
     assert len(outputs) == 1
-    assert json.loads(outputs.pop())
+    lines = outputs.pop().splitlines()
+    assert len(lines) == len(list((ROOT / "corpus").rglob("*.json")))
+    assert all(json.loads(line)["case"] for line in lines)
 
 
 def test_bad_case_file_is_one_line_exit_2(tmp_path: Path) -> None:

@@ -2,13 +2,19 @@
 
 import json
 import os
+import signal
+import stat
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import pytest
+from helpers import wait_for
+
 from fuzz.explore import Bound, explore
 from fuzz.target import Evaluator
+from pagefuzz._cli import main
 from pagefuzz._replay import load_case
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -49,9 +55,9 @@ def test_acceptance_bound_8_two_pages_two_iocbs_two_queues(tmp_path: Path) -> No
         timeout=600,
         check=False,
     )
-    assert proc.returncode == 0, proc.stderr
+    assert proc.returncode == 1, proc.stderr  # counterexamples found (exit codes: docs/explore.md)
     cert = json.loads(proc.stdout[proc.stdout.index("{") :])
-    assert cert["complete"] and cert["depth_closed"] == 8
+    assert cert["complete"] and cert["depth_closed"] == 8 and not cert["interrupted"]
     assert cert["distinct_states"] > 0 and cert["schedules"] >= cert["distinct_states"]
     assert cert["versions"]["pre"]["pre/completion/aio_write"]["steps"] == 1
     assert cert["versions"]["post"]["post/completion/aio_write"]["steps"] == 1
@@ -116,3 +122,106 @@ def test_fixed_is_certified_at_ci_bounds() -> None:
     for cert in (pauses, errors):
         assert cert.complete
         assert cert.to_json()["versions"]["fixed"] == "no violation within the bound"
+
+
+#: One page, one iocb, no pauses: depth 1 has two schedules, the aligned one-page AIO write and
+#: the unaligned one (pos 512, one page's worth).
+SMALL = ["--max-steps", "1", "--pages", "1", "--iocbs", "1", "--ops", "aio_write,complete_io,run"]
+
+
+def test_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """0: no version has a counterexample within the bound (reference is correct by
+    construction); 1: one has (pre's aligned write is one-page-aio: completion and kernel_bug;
+    its unaligned write also counts 3584 bytes from 512 as synced while page 0 is in flight:
+    byte_count); 2: bad input. The help says so, with 130 for an interrupted run."""
+    assert main(["explore", *SMALL, "--versions", "reference", "--out", str(tmp_path / "r")]) == 0
+    assert "reference: no violation within the bound" in capsys.readouterr().out
+    assert main(["explore", *SMALL, "--versions", "pre", "--out", str(tmp_path / "p")]) == 1
+    out = capsys.readouterr().out
+    for key in ("byte_count", "completion", "kernel_bug"):
+        assert f"pre/{key}/aio_write" in out
+    assert main(["explore", *SMALL, "--pages", "9", "--out", str(tmp_path / "b")]) == 2
+    assert capsys.readouterr().err == "pagefuzz: error: --pages: must be between 1 and 4, got 9\n"
+    assert not (tmp_path / "b").exists()
+    (tmp_path / "f").write_text("")
+    assert main(["explore", *SMALL, "--out", str(tmp_path / "f")]) == 2
+    assert capsys.readouterr().err == f"pagefuzz: error: --out: {tmp_path / 'f'}: not a directory\n"
+    with pytest.raises(SystemExit):
+        main(["explore", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    for code in (
+        "0 no version has a counterexample within the bound",
+        "1 a version has one",
+        "2 bad input",
+        "130 interrupted",
+    ):
+        assert code in text, code
+
+
+def test_a_second_exploration_replaces_what_the_first_wrote(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Exploring again into the same --out removes the certificate and every shortest-*.json
+    there (the first run's three counterexamples and one left by an older run), so that no stale
+    counterexample sits beside a certificate that does not list it; the user's other files stay.
+    Files are written with the umask's mode (0644 under 022)."""
+    out = tmp_path / "x"
+    old = os.umask(0o022)
+    try:
+        assert main(["explore", *SMALL, "--versions", "pre", "--out", str(out)]) == 1
+        first = sorted(p.name for p in out.iterdir())
+        assert len(first) == 4 and "certificate.json" in first
+        assert {stat.S_IMODE((out / name).stat().st_mode) for name in first} == {0o644}
+        (out / "shortest-post-error-aio_write-0a1b2c.json").write_text("{}")
+        (out / "notes.txt").write_text("mine")
+        (out / "other.json").write_text("{}")
+        capsys.readouterr()
+        assert main(["explore", *SMALL, "--versions", "reference", "--out", str(out)]) == 0
+    finally:
+        os.umask(old)
+    assert f"replaced 5 files an earlier exploration wrote in {out}" in capsys.readouterr().out
+    assert sorted(p.name for p in out.iterdir()) == ["certificate.json", "notes.txt", "other.json"]
+    cert = json.loads((out / "certificate.json").read_text())
+    assert cert["versions"] == {"reference": "no violation within the bound"}
+    assert (out / "notes.txt").read_text() == "mine"
+
+
+def test_ctrl_c_writes_the_partial_certificate(tmp_path: Path) -> None:
+    """SIGINT once depth 2 is closed: the run stops with 130 and leaves what a time limit
+    would, marked interrupted. By depth 2 the certificate must hold pre's and post's 1-step
+    completion findings and recheck-locked's 2-step storm (see the acceptance test)."""
+    out = tmp_path / "x"
+    log = tmp_path / "stdout.txt"
+    with log.open("w") as stdout:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "pagefuzz", "explore", "--max-steps", "12", "--out", str(out)],
+            cwd=ROOT,
+            env={**os.environ, "CI": "true"},
+            stdout=stdout,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            wait_for(log, 120, "explore: depth 2 closed")
+            proc.send_signal(signal.SIGINT)
+            _, err = proc.communicate(timeout=120)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
+    assert proc.returncode == 130, err
+    path = out / "certificate.json"
+    assert err == f"pagefuzz: interrupted; the partial certificate is {path}\n"
+    cert = json.loads(path.read_text())
+    assert cert["complete"] is False and cert["interrupted"] is True
+    assert 2 <= cert["depth_closed"] < 12
+    found = cert["versions"]
+    assert found["pre"]["pre/completion/aio_write"]["steps"] == 1
+    assert found["post"]["post/completion/aio_write"]["steps"] == 1
+    assert found["recheck-locked"]["recheck-locked/retry_bound/aio_write"]["steps"] == 2
+    for version in VERSIONS:
+        for info in found[version].values():
+            assert len(load_case(out / f"{info['case']}.json").steps) == info["steps"]
+    text = log.read_text()
+    assert f"certificate (interrupted after depth {cert['depth_closed']} was closed)" in text
+    assert f"certificate: {path}" in text

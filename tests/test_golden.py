@@ -1,10 +1,11 @@
 """Hand-worked golden cases (corpus/examples/*.json).
 
-Every expected value below was traced by hand from the seed patch, kernel-model.md and
-docs/model.md *before* the case was run; the working is in each test's docstring. Notation:
-pN = the page at index N, qK = hashed wait queue K, "run k" = the k-th aio_run_iocb of an iocb,
-W/D/L = writeback/dirty/locked, -530 = -EIOCBRETRY. Default queues: a page's identity (its
-allocation serial; initial pages 0..n-1) mod wait_queues (4), unless pinned by queue_of (R9).
+Every expected value below was traced by hand from the seed patch, kernel-model.md (the project's
+kernel-semantics spec, kept outside this repository) and docs/model.md *before* the case was run;
+the working is in each test's docstring. Notation: pN = the page at index N, qK = hashed wait queue
+K, "run k" = the k-th aio_run_iocb of an iocb, W/D/L = writeback/dirty/locked, -530 = -EIOCBRETRY.
+Default queues: a page's identity (its allocation serial; initial pages 0..n-1) mod wait_queues (4),
+unless pinned by queue_of (R9).
 """
 
 from __future__ import annotations

@@ -3,8 +3,9 @@ bug with the check named for that bug and no other, and each check and different
 hand-worked shipped case (corpus/examples/check-*, diff-*, mutant-*).
 
 Every expected value below is worked out by hand in the test's docstring, from the seed's lines and
-kernel-model.md, not copied from a run. Steps are case step indices; the drain counts as step
-len(steps).
+kernel-model.md (the project's kernel-semantics spec, kept outside this repository; docs/model.md
+and docs/oracle.md state what these tests rely on), not copied from a run. Steps are case step
+indices; the drain counts as step len(steps).
 """
 
 from __future__ import annotations

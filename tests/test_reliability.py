@@ -1,9 +1,11 @@
-"""Faults in campaigns: a full disk, two campaigns in one directory, the whole campaign killed."""
+"""Faults in campaigns: a full disk, two campaigns in one directory, the whole campaign killed;
+the modes of the files pagefuzz writes."""
 
 import errno
 import json
 import os
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -79,7 +81,7 @@ def test_two_campaigns_in_one_directory(tmp_path: Path) -> None:
     assert second.returncode == 2
     assert len(second.stderr.strip().splitlines()) == 1 and str(out) in second.stderr
     first.communicate(timeout=120)
-    assert first.returncode == 0
+    assert first.returncode == 1  # ran to the end with new findings (an empty corpus)
     summary = json.loads((out / "campaign.json").read_text())
     assert summary["status"] == "done" and summary["executions"] > 0
     assert not (out / ".lock").exists()
@@ -128,7 +130,32 @@ def test_killed_campaign_resumes_with_every_finding(tmp_path: Path) -> None:
         timeout=120,
         check=False,
     )
-    assert resumed.returncode == 0, resumed.stderr
+    assert resumed.returncode == 1, resumed.stderr  # new findings (an empty corpus)
     summary = json.loads(resumed.stdout[resumed.stdout.index("{") :])
     assert raw <= {f["signature"] for f in summary["findings"]}
     assert all((out / "findings" / f"{sig}.json").exists() for sig in raw)
+
+
+def test_written_files_get_the_umask_mode_and_replacing_keeps_the_mode(tmp_path: Path) -> None:
+    """Findings, summaries, certificates and reports are written through write_atomic: a new
+    file gets 0o666 minus the umask, as open() would give it (not mkstemp's 0o600), and a
+    replaced file keeps the mode it had."""
+    old = os.umask(0o022)
+    try:
+        new = tmp_path / "new.json"
+        fuzz.files.write_atomic(new, b"{}")
+        assert stat.S_IMODE(new.stat().st_mode) == 0o644
+        os.umask(0o077)
+        private = tmp_path / "private.json"
+        fuzz.files.write_atomic(private, b"{}")
+        assert stat.S_IMODE(private.stat().st_mode) == 0o600
+        os.umask(0o022)
+        kept = tmp_path / "kept.json"
+        kept.write_bytes(b"old")
+        kept.chmod(0o640)
+        fuzz.files.write_json_atomic(kept, {"new": 1})
+        assert stat.S_IMODE(kept.stat().st_mode) == 0o640
+        assert json.loads(kept.read_text()) == {"new": 1}
+    finally:
+        os.umask(old)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["kept.json", "new.json", "private.json"]
