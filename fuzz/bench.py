@@ -1,7 +1,9 @@
-"""`pagefuzz bench`: the measurements behind docs/benchmarks.md, taken in one run.
+"""`pagefuzz bench`: the measurements behind docs/benchmarks.md, taken in one run (the page
+itself is written by fuzz/bench_render.py).
 
 Every figure is measured here, on this machine, in this run; medians over repetitions. Executions
-are the machine-independent figure; seconds are for this machine only.
+are the machine-independent figure; seconds are for this machine only. Every case is evaluated
+through the one evaluation path (`oracle.evaluate`).
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 import platform
-import re
+import random
 import statistics
 import subprocess
 import sys
@@ -18,15 +20,24 @@ import time
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
+from fuzz.bench_render import render
+from fuzz.decode import decode
+from fuzz.engines import ENGINES
 from fuzz.explore import Bound, explore
+from fuzz.files import corpus_cases
+from fuzz.libfuzzer import LIBFUZZER_ARGS, final_executions
 from fuzz.minimize import minimize
 from fuzz.target import Evaluator
+from fuzz.worker import random_bytes
+from impls.registry import DEFAULT_VERSIONS
+from oracle.evaluate import evaluate
 
-HERE = Path(__file__).resolve().parent
-VERSIONS = ["pre", "post", "recheck-locked"]
-_DONE = re.compile(r"Done (\d+) runs in (\d+) second")
+__all__ = ["measure_memory", "measure_reliability", "render", "run_bench"]
+
+HERE: Final = Path(__file__).resolve().parent
+VERSIONS: Final = list(DEFAULT_VERSIONS)
 
 
 def _atheris_rate(script: Path, instrumented: bool, seconds: int) -> float:
@@ -44,21 +55,19 @@ def _atheris_rate(script: Path, instrumented: bool, seconds: int) -> float:
                 sys.executable,
                 str(script),
                 str(corpus),
-                "-max_len=34",
-                "-len_control=0",
+                *LIBFUZZER_ARGS,
                 f"-max_total_time={seconds}",
                 "-seed=1",
-                "-print_final_stats=1",
             ],
             capture_output=True,
             text=True,
             env=env,
             check=False,
         )
-    runs = re.search(r"stat::number_of_executed_units:\s*(\d+)", proc.stderr)
+    runs = final_executions(proc.stderr)
     if runs is None:
         raise RuntimeError(f"{script.name}: no final stats: {proc.stderr[-300:]}")
-    return int(runs.group(1)) / seconds
+    return runs / seconds
 
 
 def measure_rates(repeats: int, seconds: int, log: Callable[[str], None]) -> dict[str, Any]:
@@ -83,7 +92,7 @@ def measure_engines(seeds: int, seconds: float, log: Callable[[str], None]) -> d
     """Per engine and seed, a campaign from an empty corpus; executions and seconds to the first
     sighting of every finding."""
     out: dict[str, Any] = {}
-    for engine in ("random", "hypothesis", "atheris", "pct"):
+    for engine in ENGINES:
         runs = []
         for seed in range(1, seeds + 1):
             with tempfile.TemporaryDirectory() as tmp:
@@ -137,7 +146,7 @@ def measure_explore(seconds: float, log: Callable[[str], None]) -> dict[str, Any
         "seconds": cert.seconds,
         "states_per_s": rate,
         "shortest": {
-            k: {"steps": c.depth, "schedules": c.schedules, "case": c.case.to_json()}
+            str(k): {"steps": c.depth, "schedules": c.schedules, "case": c.case.to_json()}
             for k, c in cert.shortest.items()
         },
     }
@@ -145,11 +154,8 @@ def measure_explore(seconds: float, log: Callable[[str], None]) -> dict[str, Any
 
 def measure_minimizer(explored: dict[str, Any], log: Callable[[str], None]) -> list[dict[str, Any]]:
     """Minimise a random 16-step case showing each finding explore found; compare sizes."""
-    from fuzz.decode import decode
-    from fuzz.worker import random_bytes
-
     evaluator = Evaluator(VERSIONS)
-    rng = __import__("random").Random(7)
+    rng = random.Random(7)
     wanted = dict(explored["shortest"])
     found: dict[str, Any] = {}
     for _ in range(20000):
@@ -157,9 +163,10 @@ def measure_minimizer(explored: dict[str, Any], log: Callable[[str], None]) -> l
             break
         case = decode(random_bytes(rng))
         for f in evaluator.evaluate(case).failures:
-            if f.key in wanted and len(case.steps) >= 8:
-                found[f.key] = (case, f.signature)
-                del wanted[f.key]
+            key = str(f.key)
+            if key in wanted and len(case.steps) >= 8:
+                found[key] = (case, f.signature)
+                del wanted[key]
     rows = []
     for key, (case, sig) in sorted(found.items()):
         started = time.perf_counter()
@@ -182,15 +189,12 @@ def measure_minimizer(explored: dict[str, Any], log: Callable[[str], None]) -> l
 
 
 def measure_regression(corpus: Path, log: Callable[[str], None]) -> dict[str, Any]:
-    from pagefuzz._replay import collect_case_files, load_case, replay_case
-
-    files = collect_case_files([corpus])
-    cases = [load_case(p) for p in files]
+    cases = [case for _path, case in corpus_cases(corpus)]
     times = []
     for _ in range(3):
         started = time.perf_counter()
         for case in cases:
-            replay_case(replace(case, expect=None))
+            evaluate(replace(case, expect=None), VERSIONS)
         times.append((time.perf_counter() - started) / len(cases))
     per_case = statistics.median(times)
     log(f"  corpus regression: {len(cases)} cases, {per_case * 1000:.1f} ms per case")
@@ -199,25 +203,19 @@ def measure_regression(corpus: Path, log: Callable[[str], None]) -> dict[str, An
 
 #: The memory benchmark's cases: random decoded inputs on which recheck-locked storms (it hits
 #: the decoder's settle bound of 64), replayed with the bound raised to 10,000 dispatches.
-MEMORY_SETTLE_BOUND = 10_000
+MEMORY_SETTLE_BOUND: Final = 10_000
 
 
 def storm_cases(count: int, seed: int) -> list[dict[str, Any]]:
     """`count` fuzz-like random cases, each one where recheck-locked runs into a retry storm,
     with settle_bound 10,000: the heaviest replay a user is likely to ask for."""
-    import random
-
-    from fuzz.decode import decode
-    from impls.registry import get_version
-    from sim import run_case
-
     rng = random.Random(seed)
-    storming = get_version("recheck-locked")
+    storming = Evaluator(["recheck-locked"])
     cases: list[dict[str, Any]] = []
     while len(cases) < count:
         data = bytes(rng.randrange(256) for _ in range(2 + 2 * rng.randint(2, 16)))
         case = decode(data)
-        if not run_case(case, storming).settle_bound_hit:
+        if not storming.evaluate(case).records["recheck-locked"].settle_bound_hit:
             continue
         raw = case.to_json()
         raw["name"] = f"storm-{len(cases):03d}"
@@ -265,11 +263,7 @@ def measure_memory(count: int, log: Callable[[str], None]) -> dict[str, Any]:
 def measure_reliability(inputs: int, kills: int, log: Callable[[str], None]) -> dict[str, Any]:
     """Totality on many random and mutated inputs; findings lost to workers killed at random
     moments (seeded) during a campaign."""
-    import random
     import signal
-
-    from fuzz.decode import decode
-    from fuzz.worker import random_bytes
 
     rng = random.Random(2026)
     evaluator = Evaluator(VERSIONS)
@@ -379,154 +373,3 @@ def run_bench(quick: bool, corpus: Path, log: Callable[[str], None]) -> dict[str
         "reliability": reliability,
         "memory": memory,
     }
-
-
-def _median_or_dash(values: list[float]) -> str:
-    return f"{statistics.median(values):,.0f}" if values else "-"
-
-
-def render(results: dict[str, Any], command: str) -> str:
-    r = results["rates"]
-    lines = [
-        "# Benchmarks",
-        "",
-        f"Regenerated by `{command}` (one run, this machine: {results['machine']['platform']}, "
-        f"Python {results['machine']['python']}, {results['machine']['cpus']} CPUs). Medians; "
-        f"settings: {json.dumps(results['settings'])}.",
-        "",
-        "## Executions per second against a trivial atheris target",
-        "",
-        "The differential target decodes one input (up to 16 steps) and runs pre, post and "
-        "recheck-locked on it, judging each run. The trivial target compares two integers.",
-        "",
-        "| target | uninstrumented exec/s | with the campaign's feedback exec/s |",
-        "|---|---|---|",
-        f"| trivial | {r['trivial/uninstrumented']:,.0f} | {r['trivial/feedback']:,.0f} |",
-        f"| differential | {r['differential/uninstrumented']:,.0f} | "
-        f"{r['differential/feedback']:,.0f} |",
-        f"| ratio trivial / differential | {r['ratio_uninstrumented']:,.0f} (goal <= 30) | "
-        f"{r['ratio_feedback']:,.0f} (goal <= 150) |",
-        "",
-        "## Executions to the first finding, per engine (median over seeds; found/seeds)",
-        "",
-    ]
-    engines = results["engines"]
-    explored = results["explore"]["shortest"]
-    keys = sorted({k for runs in engines.values() for run in runs for k in run} | set(explored))
-    header = "| finding | " + " | ".join(engines) + " | explore (schedules) |"
-    lines += [header, "|---" * (len(engines) + 2) + "|"]
-    for key in keys:
-        cells = []
-        for runs in engines.values():
-            execs = [run[key][0] for run in runs if key in run]
-            cells.append(f"{_median_or_dash(execs)} ({len(execs)}/{len(runs)})")
-        ex = explored.get(key)
-        cells.append(f"{ex['schedules']:,} ({ex['steps']} steps)" if ex else "-")
-        lines.append(f"| `{key}` | " + " | ".join(cells) + " |")
-    e = results["explore"]
-    lines += [
-        "",
-        "## Explorer",
-        "",
-        f"Bound {e['bound']}: closed to depth {e['depth_closed']} in {e['seconds']:.0f} s, "
-        f"{e['states']:,} distinct states of {e['schedules']:,} schedules, "
-        f"{e['states_per_s']:,.0f} states/s.",
-        "",
-        "## Minimiser against the explorer's shortest counterexample",
-        "",
-        "| finding | steps before | after | explore's shortest | seconds |",
-        "|---|---|---|---|---|",
-    ]
-    for row in results["minimiser"]:
-        lines.append(
-            f"| `{row['finding']}` | {row['steps_before']} | {row['steps_after']} | "
-            f"{row['explore_shortest']} | {row['seconds']:.2f} |"
-        )
-    g = results["regression"]
-    lines += [
-        "",
-        "## Corpus regression",
-        "",
-        f"{g['cases']} cases, {g['ms_per_case']:.1f} ms per case (all default versions, judged).",
-        "",
-        *_reliability_lines(results.get("reliability")),
-        *_memory_lines(results.get("memory")),
-        PROFILE_NOTES,
-    ]
-    return "\n".join(lines)
-
-
-#: The memory goal of the newcomer issue: 400 storm-heavy cases replayed within this peak RSS.
-MEMORY_GOAL_MB = 400
-
-
-def _memory_lines(mem: dict[str, Any] | None) -> list[str]:
-    if not mem:
-        return []
-    lines = [
-        "## Memory: replay of many storm-heavy cases",
-        "",
-        f"`pagefuzz replay` of {mem['cases']} random decoded cases on which recheck-locked storms, "
-        f"with `settle_bound` {mem['settle_bound']:,}, versions {', '.join(VERSIONS)}, in a child "
-        "process (peak resident set from its own rusage). Replay holds one case's runs at a time "
-        f"and streams its output; each run keeps a bounded event log (docs/model.md). Goal: at "
-        f"most {MEMORY_GOAL_MB} MB whatever the number of cases.",
-        "",
-        "| output | peak RSS | time | written |",
-        "|---|---|---|---|",
-    ]
-    for row in mem["runs"]:
-        lines.append(
-            f"| {row['output']} | {row['peak_rss_mb']:.0f} MB | {row['seconds']:.0f} s | "
-            f"{row['bytes'] / 1e6:.1f} MB |"
-        )
-    lines += [
-        "",
-        "Before (the commit before the newcomer issue): 100 such cases peaked at 3.1 GB with "
-        "`--json` and 715 MB in text; 1,000 were killed by the OOM killer at 24 GB.",
-        "",
-    ]
-    return lines
-
-
-def _reliability_lines(rel: dict[str, Any] | None) -> list[str]:
-    if not rel:
-        return []
-    return [
-        "## Reliability (docs/reliability.md)",
-        "",
-        f"- Totality: {rel['inputs']:,} random and bit-flipped inputs decoded and judged in every "
-        f"version: {rel['harness_exceptions']} harness exceptions.",
-        f"- Kills: a campaign's worker SIGKILLed {rel['kills']} times at seeded random moments: "
-        f"{rel['restarts']} restarts, {rel['findings_before_kills']} findings on disk before the "
-        f"kills, {rel['findings_lost']} lost.",
-        "",
-    ]
-
-
-#: What cProfile showed on the uninstrumented target (1,500 random decoded cases, pre + post +
-#: recheck-locked, judged) and what was changed before these numbers were taken.
-PROFILE_NOTES = """## The profile, and what was changed
-
-Profiled with `cProfile` over 1,500 decoded random inputs (the differential target without
-libFuzzer), before publishing:
-
-1. `World.log` built a frozen dataclass per event: 1.35 million calls, a third of the time.
-   Events are now `NamedTuple`s appended directly (the record keeps them as they are).
-2. Retry storms ran to the decoder's settle bound of 200 dispatches, and recheck-locked storms on
-   a third of all inputs: the bound is now 64 (any storm exceeds the retry bound long before;
-   64 is far above the longest legitimate settle of a 16-step case).
-
-Together: 432 -> 937 executions/s in-process (x2.2). What remains is the simulation itself:
-generator dispatch and the kernel functions (~60%), event strings (~10%), the oracle (~10%),
-freezing the record (~10%).
-
-Why the ratio goals are not met: the trivial target does nothing (a comparison per input), while
-one differential execution simulates three complete runs of the kernel world, each about 50 to
-150 events with wait queues, wakeups and the AIO retry engine, then judges each with six checks.
-At roughly 1 microsecond per simulated event that is a few hundred microseconds, so the ratio is
-bounded by the work per input, not by overhead; the toolchain notes' probe simulator (one state
-machine, ~2.2 microseconds per step) measured 2.2k exec/s uninstrumented, the same order as this
-target. Search power is what matters here, and executions are the machine-independent figure:
-see the table of executions to first finding.
-"""

@@ -5,11 +5,13 @@ Run on its own:   python fuzz/differential_fuzzer.py CORPUS_DIR -max_total_time=
 or through        pagefuzz fuzz --engine atheris
 
 Environment: PAGEFUZZ_OUT (campaign directory; default campaigns/standalone), PAGEFUZZ_VERSIONS
-(comma-separated; default pre,post,recheck-locked), PAGEFUZZ_WORKER (worker number), PAGEFUZZ_SEED.
-Coverage feedback instruments `sim` and `impls` only: the harness and the oracle stay
-uninstrumented (see ../shared/notes/fuzzing-toolchain.md). A known verdict never stops libFuzzer:
-findings are recorded in-process and the target returns normally; only a harness error (an
-exception outside the oracle) is recorded as a crash, and fuzzing goes on.
+(comma-separated; default impls.registry.DEFAULT_VERSIONS), PAGEFUZZ_WORKER (worker number),
+PAGEFUZZ_SEED. Each input is decoded (fuzz/decode.py) and executed by `WorkerState`
+(fuzz/target.py), as the other engines' cases are. Coverage feedback instruments `sim` and
+`impls` only: the harness and the oracle stay uninstrumented (see
+../shared/notes/fuzzing-toolchain.md). A known verdict never stops libFuzzer: findings are
+recorded in-process and the target returns normally; only a harness error (an exception outside
+the oracle) is recorded as a crash, and fuzzing goes on.
 """
 
 import os
@@ -26,7 +28,8 @@ if os.environ.get("PAGEFUZZ_NO_INSTRUMENT") != "1":  # the benchmark's uninstrum
 import zlib
 
 from fuzz.decode import decode
-from fuzz.worker import WorkerState
+from fuzz.target import WorkerState
+from impls.registry import DEFAULT_VERSIONS
 
 #: Optional feedback on abstract states (PAGEFUZZ_STATE_FEEDBACK=1): each distinct
 #: (version, event kind, next event kind) pair of a run hits one of a pool of libFuzzer counters
@@ -42,7 +45,7 @@ def _state() -> WorkerState:
     global _STATE
     if _STATE is None:
         out = Path(os.environ.get("PAGEFUZZ_OUT", "campaigns/standalone"))
-        versions = os.environ.get("PAGEFUZZ_VERSIONS", "pre,post,recheck-locked").split(",")
+        versions = os.environ.get("PAGEFUZZ_VERSIONS", ",".join(DEFAULT_VERSIONS)).split(",")
         _STATE = WorkerState(
             out,
             int(os.environ.get("PAGEFUZZ_WORKER", "0")),

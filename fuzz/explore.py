@@ -4,7 +4,9 @@ Schedules are explored breadth-first by length over an alphabet of steps built f
 (pages, iocbs, ops), so the first schedule found for a finding is a shortest one. A schedule that
 reaches a world state already reached by a schedule of the same or shorter length is not
 extended: its extensions behave exactly like the other's (docs/explore.md). Every schedule is
-judged as a whole case (its steps, then the drain) in every version.
+judged as a whole case (its steps, then the drain) in every version, through the one evaluation
+path (`oracle.evaluate.evaluate_records`: the explorer runs the worlds itself, to read their
+state before the drain).
 
 The world cannot be copied (its tasks are running generators), so each schedule is replayed from
 the start: exploration costs one run per schedule and version, and the pruning is what keeps the
@@ -17,8 +19,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from fuzz.grammar import IOCB_NAMES
+from fuzz.known import case_name
 from impls.registry import get_version
-from oracle import finding_keys, judge, signature_of
+from oracle.evaluate import FindingKey, evaluate_records
 from sim.case import FORMAT, Case, parse_case
 from sim.cint import PAGE_CACHE_SIZE
 from sim.world import Version, World
@@ -38,7 +42,6 @@ OPS: Final = (
     "io_error",
 )
 DEFAULT_OPS: Final = ("aio_write", "complete_io", "run", "pause")
-IOCB_NAMES: Final = ("A", "B", "C", "D")
 
 
 @dataclass(frozen=True)
@@ -123,7 +126,7 @@ def alphabet(bound: Bound, used_iocbs: int) -> Iterator[dict[str, Any]]:
 
 @dataclass
 class Counterexample:
-    key: str
+    key: FindingKey
     signature: str
     case: Case
     depth: int
@@ -141,15 +144,15 @@ class Certificate:
     complete: bool = False
     interrupted: bool = False  # stopped by Ctrl-C (a time-limit stop only leaves complete false)
     seconds: float = 0.0
-    shortest: dict[str, Counterexample] = field(default_factory=dict)
+    shortest: dict[FindingKey, Counterexample] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         per_version: dict[str, Any] = {}
         for version in self.versions:
-            found = {k: c for k, c in self.shortest.items() if k.split("/")[0] == version}
+            found = {k: c for k, c in self.shortest.items() if k.version == version}
             per_version[version] = (
                 {
-                    k: {"signature": c.signature, "steps": c.depth, "case": c.case.name}
+                    str(k): {"signature": c.signature, "steps": c.depth, "case": c.case.name}
                     for k, c in sorted(found.items())
                 }
                 if found
@@ -198,9 +201,11 @@ def _what_can_act(worlds: list[World]) -> _Live:
     can_run: set[str] = set()
     in_flight: set[int] = set()
     for world in worlds:
-        can_run.update(a.name for a in world.run_list)
-        can_run.update(a.name for a in world.paused)
-        in_flight.update(p.index for p in world.outstanding)
+        for choice in world.runnable():
+            if choice.page is None:
+                can_run.add(choice.actor)
+            else:
+                in_flight.add(choice.page)
     return _Live(frozenset(can_run), frozenset(in_flight))
 
 
@@ -273,14 +278,11 @@ def _explore(
             seen.add(state)
             cert.states += 1
             live = _what_can_act(worlds)
-            findings: set[str] = set()
-            for world in worlds:
-                record = world.finish()
-                findings.update(finding_keys(record, judge(record)))
-            for key in sorted(findings):
+            evaluation = evaluate_records(case, [world.finish() for world in worlds])
+            for key in sorted(set(evaluation.keys)):
                 if key not in cert.shortest:
-                    sig = signature_of(key)
-                    name = f"shortest-{key.replace('/', '-')}-{sig[:6]}"
+                    sig = key.signature
+                    name = f"shortest-{case_name(key, sig[:6])}"
                     cert.shortest[key] = Counterexample(
                         key, sig, _case(bound, steps, name), depth, cert.schedules
                     )

@@ -1,4 +1,5 @@
-"""Crash-safe file writes: a finding is either whole on disk or not there at all."""
+"""The files fuzzing reads and writes: crash-safe writes (a finding is either whole on disk or not
+there at all), JSON, and the case files of a corpus."""
 
 from __future__ import annotations
 
@@ -7,8 +8,11 @@ import json
 import os
 import secrets
 import stat
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+from sim import Case, InvalidCase, parse_case
 
 
 def _create_temporary(path: Path) -> tuple[int, Path]:
@@ -55,3 +59,14 @@ def write_json_atomic(path: Path, obj: Any) -> None:
 
 def read_json(path: Path) -> Any:
     return json.loads(path.read_text(encoding="utf-8"))
+
+
+def corpus_cases(root: Path) -> Iterator[tuple[Path, Case]]:
+    """Every case file below `root`, sorted by path, each named after its file by default. A
+    file that does not read as a case is skipped: a corrupt corpus entry is for `pagefuzz
+    triage` and `replay` to report, not for a campaign or a benchmark to stop on."""
+    for path in sorted(root.rglob("*.json")):
+        try:
+            yield path, parse_case(read_json(path), path.stem)
+        except (OSError, ValueError, InvalidCase):
+            continue

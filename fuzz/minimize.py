@@ -1,10 +1,11 @@
 """Semantic minimisation of a failing case: smaller, still the same finding.
 
-The minimiser keeps a case only if it still shows every target finding (`version/check/kind`
-signatures; hypothesis' rule: a shrink never slides onto another bug). Other violations may
-come or go: the smallest case for one finding need not show the rest. It never calls the
-world directly: `try_case` runs, caches by the case's canonical JSON, and keeps the smallest
-case so far.
+The minimiser keeps a candidate only if it is smaller, by `sort_key`, than the case so far and
+still shows every target finding (by signature): hypothesis' shrinker's two rules, a shrink
+never grows and never slides onto another bug. Other violations may come or go: the smallest
+case for one finding need not show the rest. It never calls the world directly: `try_case`
+refuses a candidate that is not smaller before running anything, then evaluates it through the
+evaluator (`oracle.evaluate`), caching by the case's canonical JSON.
 
 Passes, each repeated until nothing it tries is kept:
 - `drop_steps`: delta debugging over the steps (halves, quarters, ... single steps);
@@ -32,10 +33,36 @@ from sim.cint import PAGE_CACHE_SIZE
 TRIES_MAX: Final = 5000
 
 
-def case_size(case: Case) -> tuple[int, int, int]:
-    """What "smaller" means: fewer steps, then fewer pages in the file, then smaller numbers."""
-    numbers = sum((s.pos or 0) + (s.count or 0) + (s.page or 0) + (s.size or 0) for s in case.steps)
-    return (len(case.steps), case.config.file_pages + case.config.wait_queues, numbers)
+def sort_key(case: Case) -> tuple[object, ...]:
+    """What "smaller" means, compared as tuples: fewer steps; then a smaller world (fewer file
+    pages, fewer wait queues, fewer pinned pages); then simpler steps, the first difference
+    deciding (`step_key`); then the default model choices (lookup_next, filtered_wakeups off,
+    auto_settle on) and a lower settle bound. Every candidate a pass makes changes one of these
+    downwards, so every one is smaller; a pass that changed something upwards would be refused."""
+    config = case.config
+    return (
+        len(case.steps),
+        config.file_pages,
+        config.wait_queues,
+        len(config.queue_of),
+        tuple(step_key(s) for s in case.steps),
+        config.lookup_next != Config().lookup_next,
+        config.filtered_wakeups,
+        not config.auto_settle,
+        config.settle_bound,
+    )
+
+
+def step_key(step: Step) -> tuple[int, ...]:
+    """A step is simpler without a pause point or an I/O error, and with smaller numbers."""
+    return (
+        step.until is not None,
+        step.error,
+        step.pos or 0,
+        step.count or 0,
+        step.page or 0,
+        step.size or 0,
+    )
 
 
 @dataclass
@@ -58,7 +85,8 @@ class Minimizer:
         return ok
 
     def try_case(self, best: Case, candidate: Case, what: str) -> Case:
-        if self.tries >= TRIES_MAX or candidate == best:
+        """`candidate` if it is smaller than `best` and keeps the targets, else `best`."""
+        if self.tries >= TRIES_MAX or not sort_key(candidate) < sort_key(best):
             return best
         if self.keeps(candidate):
             self.removed.append(what)

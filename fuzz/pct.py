@@ -15,23 +15,29 @@ The schedule is driven by one version's world (the runs rotate through the campa
 and then replayed, as a case, against every version. The guarantee covers the schedules of the
 workloads PCT draws (1-3 AIO writes over 2 pages, successful I/O completions, preemption at the
 named points), not truncation, reclaim or I/O errors: a check those are needed for is reported
-missed with the same bound, which then says nothing about them.
+missed with the same bound, which then says nothing about them. `pct_bounds` works that bound
+out, per version and check, for a campaign's summary.
 """
 
 from __future__ import annotations
 
 import random
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
+from fuzz.grammar import IOCB_NAMES
+from fuzz.summary import PctBounds
 from impls.registry import get_version
+from oracle import CHECKS
+from oracle.evaluate import FindingKey
 from sim.case import FORMAT, Case, parse_case
 from sim.cint import PAGE_CACHE_SIZE
+from sim.sched import DISK
 from sim.world import World
 
-IOCB_NAMES: Final = ("A", "B", "C", "D")
 #: Steps one PCT run takes at most (k): enough for 3 iocbs of 2 pages to finish.
-STEPS_MAX: Final = 24
+PCT_STEPS_MAX: Final = 24
 
 
 @dataclass(frozen=True)
@@ -58,41 +64,35 @@ def pct_case(rng: random.Random, depth: int, driver: str, pages: int = 2) -> Pct
         iocbs.append(
             {"op": "aio_write", "iocb": name, "pos": pos, "count": length * PAGE_CACHE_SIZE}
         )
-    actors = [*(w["iocb"] for w in iocbs), "disk"]
+    actors = [*(w["iocb"] for w in iocbs), DISK]
     order = list(range(len(actors)))
     rng.shuffle(order)
     priority = {actor: depth + p for actor, p in zip(actors, order, strict=True)}
-    change_points = sorted(rng.sample(range(1, STEPS_MAX + 1), k=max(0, depth - 1)))
+    change_points = sorted(rng.sample(range(1, PCT_STEPS_MAX + 1), k=max(0, depth - 1)))
     # The schedule is driven against a live world of the driving version.
     probe = parse_case({"format": FORMAT, "name": "pct", "config": config, "steps": []})
     world = World(probe, get_version(driver))
     steps: list[dict[str, Any]] = []
     submitted: set[str] = set()
-    for number in range(1, STEPS_MAX + 1):
-        can_act = []
-        for w in iocbs:
-            name = w["iocb"]
-            if name not in submitted:
-                can_act.append(name)
-            else:
-                actor = world.iocbs[name]
-                if actor.state in ("runnable", "paused"):
-                    can_act.append(name)
-        if world.outstanding:
-            can_act.append("disk")
+    for number in range(1, PCT_STEPS_MAX + 1):
+        choices = world.runnable()
+        can_run = {c.actor for c in choices if c.page is None}
+        in_flight = [c.page for c in choices if c.page is not None]  # oldest first
+        can_act = [w["iocb"] for w in iocbs if w["iocb"] not in submitted or w["iocb"] in can_run]
+        if in_flight:
+            can_act.append(DISK)
         if not can_act:
             break
         chosen = max(can_act, key=lambda a: priority[a])
-        if chosen == "disk":
-            step: dict[str, Any] = {"op": "complete_io", "page": world.outstanding[0].index}
+        if chosen == DISK:
+            step: dict[str, Any] = {"op": "complete_io", "page": in_flight[0]}
         elif chosen not in submitted:
             step = next(w for w in iocbs if w["iocb"] == chosen)
             submitted.add(chosen)
         else:
             step = {"op": "run", "iocb": chosen, "until": rng.choice(["lookup", "page"])}
         steps.append(step)
-        world.step_index = len(steps) - 1
-        world.do_step(parse_case({"format": FORMAT, "config": config, "steps": [step]}).steps[0])
+        world.step(parse_case({"format": FORMAT, "config": config, "steps": [step]}).steps[0])
         if number in change_points:
             priority[chosen] = change_points.index(number)
     case = parse_case({"format": FORMAT, "name": "pct", "config": config, "steps": steps})
@@ -110,3 +110,30 @@ def missed_probability(actors: int, steps: int, depth: int, runs: int) -> float:
 def bound_words(bound: float) -> str:
     """A miss probability for people: tiny bounds underflow to 0.0 in floating point."""
     return f"<= {bound:.3g}" if bound > 0 else "< 1e-300 (underflows)"
+
+
+def pct_bounds(
+    worker_stats: Iterable[Mapping[str, Any]],
+    found: Iterable[FindingKey],
+    versions: Sequence[str],
+    depth: int,
+) -> PctBounds:
+    """Per version and check of a campaign: found, or the probability that a bug of depth <= d
+    was missed by every run. `worker_stats` are the `pct` counters of the workers' stats.json
+    (runs, and the most actors and steps a run had: n and k of the bound)."""
+    runs = actors = steps = 0
+    for pct in worker_stats:
+        runs += int(pct.get("runs", 0))
+        actors = max(actors, int(pct.get("actors_max", 0)))
+        steps = max(steps, int(pct.get("steps_max", 0)))
+    shown = {(key.version, key.check) for key in found}
+    bound = missed_probability(actors or 1, steps or 1, depth, runs)
+    words = bound_words(bound)
+    table = {
+        f"{version}/{check}": (
+            "found" if (version, check) in shown else f"missed with probability {words}"
+        )
+        for version in versions
+        for check in CHECKS
+    }
+    return PctBounds(depth, runs, actors, steps, bound, table)

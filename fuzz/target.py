@@ -1,156 +1,188 @@
-"""One execution of the differential target, and what a campaign remembers between executions.
+"""The differential target: one execution (a case run in every campaign version, judged), and
+what a worker process remembers between executions.
 
-`Evaluator.evaluate(case)` runs every campaign version on one case and judges each run. A
-*finding* is one way a version goes wrong, `version/check/request-kind` (oracle.finding_keys),
-whose signature is not yet known: not shown by any corpus case and not already found in this
-campaign. Known findings never stop a campaign.
+`Evaluator` holds the campaign's versions, instantiated once, and evaluates through the one
+evaluation path (`oracle.evaluate.evaluate`). `WorkerState.execute` is one execution of any
+engine: a *finding* is one way a version goes wrong (a `FindingKey`) whose signature is not yet
+known: not shown by any corpus case and not already found in this campaign. A worker writes each
+new finding atomically the moment it sees it, and its statistics (with the first hit of each
+known signature the corpus shows) about once a second, so killing it loses nothing but the
+executions since. Known findings never stop a campaign.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
-from dataclasses import dataclass
+import os
+import time
+import traceback
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Final
+from typing import Final
 
-from fuzz.files import write_atomic, write_json_atomic
+from fuzz.files import write_json_atomic
+from fuzz.store import CampaignStore, read_known
 from impls.registry import get_version
-from oracle import Verdict, finding_keys, judge, signature_of
-from sim import Case, InvalidCase, RunRecord, parse_case, run_case
-from sim.world import Version
+from oracle.evaluate import Evaluation, Failure, evaluate
+from sim import Case, Version
 
-
-@dataclass(frozen=True)
-class Failure:
-    """One way one version fails on one case, keyed by its signature."""
-
-    version: str
-    signature: str
-    key: str  # version/check/request-kind
-    check: str
-
-
-@dataclass(frozen=True)
-class Evaluation:
-    records: dict[str, RunRecord]
-    verdicts: dict[str, Verdict]
-    failures: tuple[Failure, ...]
+#: Seconds between statistics writes and between re-reads of what other workers found.
+STATS_PERIOD_S: Final = 1.0
 
 
 class Evaluator:
-    def __init__(self, versions: list[str]) -> None:
+    """The campaign's versions, instantiated once, and `evaluate` over them."""
+
+    def __init__(self, versions: Sequence[str]) -> None:
         self.names = list(versions)
         self.versions: list[Version] = [get_version(n) for n in versions]
 
     def evaluate(self, case: Case) -> Evaluation:
-        records: dict[str, RunRecord] = {}
-        verdicts: dict[str, Verdict] = {}
-        failures: list[Failure] = []
-        for version in self.versions:
-            record = run_case(case, version)
-            verdict = judge(record)
-            records[version.name] = record
-            verdicts[version.name] = verdict
-            for key in finding_keys(record, verdict):
-                check = key.split("/")[1]
-                failures.append(Failure(version.name, signature_of(key), key, check))
-        return Evaluation(records, verdicts, tuple(failures))
+        return evaluate(case, self.versions)
 
 
-#: known.json: which signatures a campaign's workers treat as known, and which of them the
-#: corpus shows (key and file: what the summary lists as re-found). Before this format the file
-#: was a plain list of signatures; `read_known` still reads one.
-KNOWN_FORMAT: Final = "pagefuzz/known-v1"
+def event_pairs(evaluation: Evaluation) -> set[tuple[str, str, str]]:
+    """(version, event kind, next event kind) of every run: the behavioural edges that the
+    coverage figure counts and that atheris' optional state feedback reports."""
+    pairs: set[tuple[str, str, str]] = set()
+    for version, record in evaluation.records.items():
+        previous = "start"
+        for event in record.events:
+            pairs.add((version, previous, event.kind))
+            previous = event.kind
+    return pairs
 
 
-@dataclass(frozen=True)
-class KnownFinding:
-    """A finding the corpus already shows: its key, and the corpus file to replay for it."""
+class WorkerState:
+    """One worker process's target: its evaluator, the signatures it knows, its counters."""
 
-    key: str
-    file: Path
+    def __init__(self, out: Path, worker: int, versions: list[str], engine: str, seed: int) -> None:
+        self.out = out
+        self.worker = worker
+        self.engine = engine
+        self.seed = seed
+        self.evaluator = Evaluator(versions)
+        self.campaign = CampaignStore(out)
+        self.store = self.campaign.findings
+        self.known: set[str] = set()
+        #: Signatures the corpus shows that this worker has not hit yet, and the first hit of
+        #: each one it has (executions, seconds): what the campaign reports as "known
+        #: re-found". Only signatures the corpus shows: not this campaign's own findings.
+        self.unhit: set[str] = set()
+        self.known_hits: dict[str, dict[str, float]] = {}
+        if self.campaign.known_path.exists():
+            corpus, earlier = read_known(self.campaign.known_path)
+            self.known.update(corpus, earlier)
+            self.unhit.update(set(corpus) - earlier)
+        self.known |= self.store.signatures_on_disk()
+        self.unhit -= self.store.signatures_on_disk()
+        self.executions = 0
+        self.crashes = 0
+        self.findings: list[dict[str, object]] = []
+        self.features: set[tuple[str, str]] = set()
+        self.started = time.monotonic()
+        self.last_stats = 0.0
+        self.stats_path = self.campaign.stats_path(worker)
+        self.pct: dict[str, int] = {}
+        self.last_pairs: set[tuple[str, str, str]] = set()  # of the last execution
+        self.pending: list[tuple[Failure, Case, bytes | None, dict[str, object]]] = []
+        self.write_errors = 0
+        self.last_write_error = ""
+        self.parent = os.getppid()
 
-
-def known_findings(corpus: Path | None, versions: list[str]) -> dict[str, KnownFinding]:
-    """Signatures the corpus holds for these versions (replayed, not trusted from the files, so
-    an oracle change is taken into account), each with one file that shows it: the promoted
-    finding named after it (`triage --promote` names them `<key>-<sig6>`) when there is one,
-    else the shortest case, first by path."""
-    known: dict[str, KnownFinding] = {}
-    if corpus is None or not corpus.exists():
-        return known
-    evaluator = Evaluator(versions)
-    rank: dict[str, tuple[int, int]] = {}
-    for path in sorted(corpus.rglob("*.json")):
+    def execute(self, case: Case, raw: bytes | None) -> Evaluation | None:
+        """Evaluate one case; record new findings; never raise for a verdict."""
         try:
-            case = parse_case(json.loads(path.read_text(encoding="utf-8")), path.stem)
-        except (OSError, ValueError, InvalidCase):
-            continue  # a corrupt corpus entry is triage's business, not the campaign's
-        for failure in evaluator.evaluate(case).failures:
-            named = path.stem == f"{failure.key.replace('/', '-')}-{failure.signature[:6]}"
-            mine = (0 if named else 1, len(case.steps))
-            if failure.signature not in rank or mine < rank[failure.signature]:
-                rank[failure.signature] = mine
-                known[failure.signature] = KnownFinding(failure.key, path)
-    return known
+            evaluation = self.evaluator.evaluate(case)
+            failures = evaluation.failures
+        except Exception as exc:  # a harness error, not a verdict: kept apart as a crash
+            self.crashes += 1
+            name = f"crash-{self.worker}-{self.executions}"
+            detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+            self.store.record_crash(
+                name, raw if raw is not None else json.dumps(case.to_json()).encode(), detail
+            )
+            return None
+        self.executions += 1
+        self.last_pairs = event_pairs(evaluation)
+        self.features.update((previous, kind) for _version, previous, kind in self.last_pairs)
+        for failure in failures:
+            if failure.signature in self.known:
+                if failure.signature in self.unhit:  # one set lookup per known failure
+                    self._hit_known(failure.signature)
+                continue
+            self.known.add(failure.signature)
+            seconds = round(time.monotonic() - self.started, 3)
+            meta: dict[str, object] = {
+                "engine": self.engine,
+                "worker": self.worker,
+                "seed": self.seed,
+                "executions": self.executions,
+                "seconds": seconds,
+            }
+            self.pending.append((failure, case, raw, meta))
+        self.flush_pending()
+        self.maybe_write_stats()
+        return evaluation
 
+    def _hit_known(self, signature: str) -> None:
+        self.unhit.discard(signature)
+        self.known_hits[signature] = {
+            "executions": self.executions,
+            "seconds": round(time.monotonic() - self.started, 3),
+        }
 
-def known_signatures(corpus: Path | None, versions: list[str]) -> set[str]:
-    """Signatures the corpus already holds, for these versions."""
-    return set(known_findings(corpus, versions))
+    def flush_pending(self) -> None:
+        """Write the findings not yet on disk. A failed write (a full disk, a vanished
+        directory) keeps the finding in memory and fuzzing goes on; it is tried again after
+        every execution, so nothing found is lost while the process lives."""
+        while self.pending:
+            failure, case, raw, meta = self.pending[0]
+            try:
+                written = self.store.record_raw(failure, case, raw, meta)
+            except OSError as exc:
+                self.write_errors += 1
+                self.last_write_error = f"{type(exc).__name__}: {exc}"
+                return
+            self.pending.pop(0)
+            if written:
+                self.findings.append({"signature": failure.signature, **meta})
 
+    def maybe_write_stats(self, force: bool = False) -> None:
+        now = time.monotonic()
+        if not force and now - self.last_stats < STATS_PERIOD_S:
+            return
+        self.last_stats = now
+        if self.parent != 1 and os.getppid() != self.parent:
+            # The campaign that started us is gone (killed): stop rather than run on unseen.
+            # Every finding is already on disk; --resume starts fresh workers.
+            self.flush_pending()
+            os._exit(0)
+        with contextlib.suppress(OSError):
+            self.known |= self.store.signatures_on_disk()
+        elapsed = max(now - self.started, 1e-9)
+        with contextlib.suppress(OSError):  # statistics are best effort; findings are not
+            self._write_stats(elapsed)
 
-def read_known(path: Path) -> tuple[dict[str, dict[str, str | None]], set[str]]:
-    """known.json as (corpus signature -> {key, file}, signatures this campaign found earlier).
-    An old list names signatures only: all are taken as the corpus's, without key or file."""
-    raw = json.loads(path.read_text(encoding="utf-8"))
-    if isinstance(raw, list):
-        return {str(sig): {"key": None, "file": None} for sig in raw}, set()
-    corpus = {
-        str(sig): {"key": info.get("key"), "file": info.get("file")}
-        for sig, info in raw["corpus"].items()
-    }
-    return corpus, {str(sig) for sig in raw.get("campaign", [])}
-
-
-class FindingStore:
-    """The findings directory of a campaign: raw findings as the workers wrote them, and the
-    minimised cases. File names are signature digests only, so nothing escapes the directory."""
-
-    def __init__(self, out: Path) -> None:
-        self.root = out / "findings"
-        self.raw_dir = self.root / "raw"
-        self.crash_dir = out / "crashes"
-
-    def signatures_on_disk(self) -> set[str]:
-        found: set[str] = set()
-        for directory in (self.root, self.raw_dir):
-            if directory.exists():
-                found.update(p.name.split(".")[0] for p in directory.glob("*.json"))
-        return found
-
-    def record_raw(
-        self, failure: Failure, case: Case, raw: bytes | None, meta: dict[str, Any]
-    ) -> bool:
-        """Keep a new finding as found (case and raw input), once per signature."""
-        path = self.raw_dir / f"{failure.signature}.json"
-        if path.exists():
-            return False
-        if raw is not None:
-            write_atomic(self.raw_dir / f"{failure.signature}.bin", raw)
+    def _write_stats(self, elapsed: float) -> None:
         write_json_atomic(
-            path,
+            self.stats_path,
             {
-                "signature": failure.signature,
-                "key": failure.key,
-                "version": failure.version,
-                "check": failure.check,
-                "case": case.to_json(),
-                **meta,
+                "worker": self.worker,
+                "engine": self.engine,
+                "seed": self.seed,
+                "pid": os.getpid(),
+                "executions": self.executions,
+                "seconds": round(elapsed, 3),
+                "exec_per_s": round(self.executions / elapsed, 1),
+                "crashes": self.crashes,
+                "coverage": len(self.features),
+                "findings": self.findings,
+                "known_hits": self.known_hits,
+                "pct": self.pct,
+                "pending_findings": len(self.pending),
+                "write_errors": self.write_errors,
+                "last_write_error": self.last_write_error,
             },
         )
-        return True
-
-    def record_crash(self, name: str, raw: bytes, error: str) -> None:
-        write_atomic(self.crash_dir / f"{name}.bin", raw)
-        write_json_atomic(self.crash_dir / f"{name}.json", {"error": error})

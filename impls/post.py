@@ -53,10 +53,10 @@ class Post(Version):
     def page_writer(self, k: World, ctx: Actor, page: Page) -> Gen[int]:
         yield from k.lock_page(ctx, page)
         if not page.mapping:  # truncated
-            k.unlock_page(ctx.name, page)
+            k.unlock_page(ctx, page)
             return 0
         if not k.test_clear_page_dirty(page):
-            k.unlock_page(ctx.name, page)
+            k.unlock_page(ctx, page)
             return 0
         yield from k.wait_on_page_writeback(ctx, page)
         return k.writepage(ctx, page)

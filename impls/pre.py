@@ -33,7 +33,7 @@ class Pre(Version):
             for page in pvec:
                 yield from k.lock_page(ctx, page)  # stabilise ->index
                 if not page.mapping:  # truncated
-                    k.unlock_page(ctx.name, page)
+                    k.unlock_page(ctx, page)
                     nxt = unsigned(nxt + 1)
                     continue
                 nxt = unsigned(page.index + 1)
@@ -53,11 +53,11 @@ class Pre(Version):
     def page_writer(self, k: World, ctx: Actor, page: Page) -> Gen[int]:
         # Called with the page locked by the loop.
         if not k.test_clear_page_dirty(page):
-            k.unlock_page(ctx.name, page)
+            k.unlock_page(ctx, page)
             return 0
         yield from k.wait_on_page_writeback(ctx, page)
         return k.writepage(ctx, page)
 
     def page_waiter(self, k: World, ctx: Actor, page: Page) -> Gen[int]:
-        k.unlock_page(ctx.name, page)  # wakes every waiter hashed to this queue
+        k.unlock_page(ctx, page)  # wakes every waiter hashed to this queue
         return (yield from k.wait_on_page_writeback_wq(ctx, page))

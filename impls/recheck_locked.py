@@ -33,7 +33,7 @@ class RecheckLocked(Pre):
             for page in pvec:
                 yield from k.lock_page(ctx, page)  # stabilise ->index
                 if not page.mapping:  # truncated
-                    k.unlock_page(ctx.name, page)
+                    k.unlock_page(ctx, page)
                     nxt = unsigned(nxt + 1)
                     continue
                 yield PAGE

@@ -56,10 +56,10 @@ class Reference(Version):
     def page_writer(self, k: World, ctx: Actor, page: Page) -> Gen[int]:
         yield from k.lock_page(ctx, page)
         if not page.mapping:  # truncated while we slept: nothing of ours left to write
-            k.unlock_page(ctx.name, page)
+            k.unlock_page(ctx, page)
             return 0
         if not k.test_clear_page_dirty(page):
-            k.unlock_page(ctx.name, page)
+            k.unlock_page(ctx, page)
             return 0
         yield from k.wait_on_page_writeback(ctx, page)  # one I/O per page at a time (R12)
         return k.writepage(ctx, page)  # starts the I/O and unlocks

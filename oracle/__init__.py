@@ -9,7 +9,6 @@ from oracle.verdict import (
     Differential,
     Verdict,
     differential,
-    finding_keys,
     judge,
     signature_of,
 )
@@ -21,7 +20,6 @@ __all__ = [
     "Verdict",
     "Violation",
     "differential",
-    "finding_keys",
     "judge",
     "signature_of",
 ]

@@ -13,10 +13,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
+from sim.case import CHECKS as CHECKS  # the names, defined once with the case format
 from sim.cint import EAGAIN, EIO, PAGE_CACHE_SHIFT, errno_name
-from sim.record import PageState, RequestResult, RunRecord
+from sim.record import PageState, RequestId, RequestResult, RunRecord
 
-CHECKS: Final = ("completion", "byte_count", "retry_bound", "hang", "error", "kernel_bug")
 O_SYNC_KINDS: Final = ("aio_write", "sync_write")
 #: The negative results the write path can legitimately return: -EIO from PageError, -EAGAIN
 #: when aio_run_iocb gives up (rule 15).
@@ -48,6 +48,10 @@ class Violation:
         return f"{self.check} {self.version} {who} step {self.step}: {self.explanation}" + (
             f" [{proof}]" if proof else ""
         )
+
+
+def _named(request: RequestId | None) -> str | None:
+    return None if request is None else str(request)
 
 
 def _evidence(p: PageState) -> dict[str, Any]:
@@ -189,7 +193,7 @@ def check_byte_count(rec: RunRecord) -> list[Violation]:
         # one wrong fact is one check.
         charged = {p.serial for p in _late_at_success(req)}
         last_end = req.pos
-        for prog in (p for p in rec.progress if p.request == req.name):
+        for prog in (p for p in rec.progress if p.request == req.id):
             if prog.pos < last_end:
                 out.append(
                     Violation(
@@ -220,14 +224,22 @@ def check_byte_count(rec: RunRecord) -> list[Violation]:
     return out
 
 
-def check_retry_bound(rec: RunRecord) -> list[Violation]:
-    """An iocb runs at most 1 + its pages + the wakeups real events delivered to it; a settle that
-    hit its bound is a storm, charged to the iocbs that kept kicking each other."""
-    out = []
+def stormed_iocbs(rec: RunRecord) -> dict[str, int]:
+    """The iocbs a settle bound stopped while they kept kicking each other, each with the step of
+    the first bound that stopped it: `retry_bound` charges each of them a retry storm (at that
+    step) rather than a count over its bound."""
     stormed: dict[str, int] = {}
     for hit in rec.settle_bound_hits:
         for name, _runs in hit.iocbs:
             stormed.setdefault(name, hit.step)
+    return stormed
+
+
+def check_retry_bound(rec: RunRecord) -> list[Violation]:
+    """An iocb runs at most 1 + its pages + the wakeups real events delivered to it; a settle that
+    hit its bound is a storm, charged to the iocbs that kept kicking each other."""
+    out = []
+    stormed = stormed_iocbs(rec)
     for req in rec.requests:
         if req.kind != "aio_write":
             continue
@@ -274,8 +286,7 @@ def check_hang(rec: RunRecord) -> list[Violation]:
     out = []
     step = len(rec.case.steps)
     for req in rec.requests:
-        actor = req.name.split("#")[0]
-        if req.completed_at is None and actor not in held_by_case:
+        if req.completed_at is None and req.id.actor not in held_by_case:
             out.append(
                 Violation(
                     "hang",
@@ -286,7 +297,7 @@ def check_hang(rec: RunRecord) -> list[Violation]:
                     "wake it",
                 )
             )
-    unfinished = {r.name.split("#")[0] for r in rec.requests if r.completed_at is None}
+    unfinished = {r.id.actor for r in rec.requests if r.completed_at is None}
     for name in rec.final.asleep:
         if name in unfinished or name in held_by_case:
             continue
@@ -351,7 +362,7 @@ def check_kernel_bug(rec: RunRecord) -> list[Violation]:
     # A case's own unlock_page step unlocking an unlocked page is the case's doing (the world
     # marks it), like the locks a case's lock_page steps keep: every version would carry it.
     out = [
-        Violation("kernel_bug", rec.version, bug.request, bug.step, bug.what)
+        Violation("kernel_bug", rec.version, _named(bug.request), bug.step, bug.what)
         for bug in rec.kernel_bugs
         if not bug.by_case
     ]

@@ -90,7 +90,7 @@ def finding_keys_of(record: RunRecord, verdict: Verdict) -> tuple[FindingKey, ..
     one case would otherwise combine into a new set at every execution."""
     kinds = {r.name: r.kind for r in record.requests}
     for r in record.requests:  # a violation may name the task rather than its nth request
-        kinds.setdefault(r.name.split("#")[0], r.kind)
+        kinds.setdefault(r.id.actor, r.kind)
     keys = {
         FindingKey(verdict.version, v.check, kinds.get(v.request or "", "-"))
         for v in verdict.violations
@@ -185,11 +185,13 @@ class Evaluation:
 
 def evaluate(case: Case, versions: Sequence[Version | str]) -> Evaluation:
     """Run `case` in each version (a `Version` or a registered name), judge every run."""
-    records: dict[str, RunRecord] = {}
-    verdicts: dict[str, Verdict] = {}
-    for version in versions:
-        impl = get_version(version) if isinstance(version, str) else version
-        record = run_case(case, impl)
-        records[impl.name] = record
-        verdicts[impl.name] = judge(record)
-    return Evaluation(case, records, verdicts)
+    return evaluate_records(
+        case,
+        [run_case(case, get_version(v) if isinstance(v, str) else v) for v in versions],
+    )
+
+
+def evaluate_records(case: Case, records: Sequence[RunRecord]) -> Evaluation:
+    """Judge runs of `case` already made, one per version, in order: `evaluate` without the
+    running, for the explorer, which runs each world itself to read its state before the drain."""
+    return Evaluation(case, {r.version: r for r in records}, {r.version: judge(r) for r in records})

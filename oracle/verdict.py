@@ -8,38 +8,38 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from oracle.checks import CHECK_FUNCTIONS, CHECKS, Violation
+from sim.case import CLASSES as CLASSES  # the names, defined once with the case format
 from sim.eventlog import ELIDED_KIND
-from sim.record import Event, RunRecord
-
-CLASSES: Final = ("same", "fixed", "regressed", "both", "benign")
+from sim.events import Event, EventKind
+from sim.record import RunRecord
 
 #: Event kinds that are world state a kernel engineer could observe (locks, wakeups, I/O,
 #: completions). Lookups, return values and bookkeeping lines are left out of the alignment:
 #: they are phrased differently per version (`pagevec_lookup(&next...)`) without any effect.
 OBSERVABLE_KINDS: Final = frozenset(
     {
-        "submit",
-        "start",
-        "run",
-        "lock",
-        "unlock",
-        "sleep",
-        "wake",
-        "kick",
-        "queue",
-        "writeback",
-        "io_done",
-        "io_error",
-        "remove",
-        "create",
-        "copy",
-        "complete",
-        "BUG",
-        "bound",
-        "pause",
-        "resume",
-        "skip",
-        "zero",
+        EventKind.SUBMIT,
+        EventKind.START,
+        EventKind.RUN,
+        EventKind.LOCK,
+        EventKind.UNLOCK,
+        EventKind.SLEEP,
+        EventKind.WAKE,
+        EventKind.KICK,
+        EventKind.QUEUE,
+        EventKind.WRITEBACK,
+        EventKind.IO_DONE,
+        EventKind.IO_ERROR,
+        EventKind.REMOVE,
+        EventKind.CREATE,
+        EventKind.COPY,
+        EventKind.COMPLETE,
+        EventKind.BUG,
+        EventKind.BOUND,
+        EventKind.PAUSE,
+        EventKind.RESUME,
+        EventKind.SKIP,
+        EventKind.ZERO,
     }
 )
 
@@ -113,6 +113,13 @@ def _line(event: Event) -> str:
     return f"{event.actor}: {event.text}"
 
 
+def _said(event: Event) -> tuple[object, ...]:
+    """What an event says, as data: its step, actor, message and values. Two events render the
+    same line exactly when these are equal (the page an event concerns is not compared: the line
+    does not always show it)."""
+    return (event.step, event.actor, event.message, event.args)
+
+
 def _kept(record: RunRecord) -> list[Event]:
     """The observable events, with the marker line of dropped events where there is one."""
     if not record.events_elided:
@@ -121,7 +128,9 @@ def _kept(record: RunRecord) -> list[Event]:
 
 
 def first_divergence(left: RunRecord, right: RunRecord) -> Divergence | None:
-    """The first observable event where the two timelines differ, aligned by position.
+    """The first observable event where the two timelines differ, aligned by position. Events
+    are compared as data (step, actor, message, values); the divergence shows the two lines as
+    rendered.
 
     A run whose bounded log dropped events (`events_elided`) is compared on what it kept, its
     marker line standing where the dropped events were. Up to the first marker of either run
@@ -134,7 +143,7 @@ def first_divergence(left: RunRecord, right: RunRecord) -> Divergence | None:
     for i in range(max(len(a), len(b))):
         ea = a[i] if i < len(a) else None
         eb = b[i] if i < len(b) else None
-        if ea is None or eb is None or (ea.step, _line(ea)) != (eb.step, _line(eb)):
+        if ea is None or eb is None or _said(ea) != _said(eb):
             step = (ea or eb).step if (ea or eb) else 0  # type: ignore[union-attr]
             return Divergence(
                 i, step, None if ea is None else _line(ea), None if eb is None else _line(eb)
@@ -185,21 +194,6 @@ def signature_key(runs: Sequence[tuple[RunRecord, Verdict]]) -> str:
     body = ",".join(f"{v}/{c}/{k}" for v, c, k in sorted(entries)) or "none"
     filtered = "on" if cfg.filtered_wakeups else "off"
     return f"{body}|lookup_next={cfg.lookup_next}|filtered_wakeups={filtered}"
-
-
-def finding_keys(record: RunRecord, verdict: Verdict) -> list[str]:
-    """The atomic findings of one run: one `version/check/request-kind` per distinct way the
-    version went wrong. Campaigns deduplicate on these, not on the whole set: independent bugs
-    in one case would otherwise combine into a new set at every execution."""
-    kinds = {r.name: r.kind for r in record.requests}
-    for r in record.requests:
-        kinds.setdefault(r.name.split("#")[0], r.kind)
-    return sorted(
-        {
-            f"{verdict.version}/{v.check}/{kinds.get(v.request or '', '-')}"
-            for v in verdict.violations
-        }
-    )
 
 
 def signature_of(key: str) -> str:

@@ -27,8 +27,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
-from pagefuzz._replay import CaseFileError, decode_json, read_file, validate_expect
-from sim import Case, InvalidCase, parse_case
+from oracle.evaluate import FindingKey
+from pagefuzz._replay import CaseFileError, case_from_json, decode_json, read_file
+from sim import Case
 
 #: Kinds of source a case can come from, as `replay --json` names them in `source.kind`.
 KINDS: Final = ("case", "counterexample", "finding", "raw-finding", "raw-input")
@@ -58,10 +59,16 @@ class Source:
     meta: dict[str, Any] = field(default_factory=dict)
 
     @property
-    def key(self) -> str | None:
-        """The finding (`version/check/kind`) the file was recorded for, if it was."""
+    def key(self) -> FindingKey | None:
+        """The finding the file was recorded for, if it was (and its key still parses: a check
+        renamed since is no finding this version of pagefuzz can keep)."""
         key = self.meta.get("key")
-        return key if isinstance(key, str) else None
+        if not isinstance(key, str):
+            return None
+        try:
+            return FindingKey.parse(key)
+        except ValueError:
+            return None
 
     def to_json(self) -> dict[str, Any]:
         return {"file": str(self.path), "kind": self.kind, **self.meta}
@@ -159,19 +166,10 @@ def load_source(path: Path, raw_bytes: bool = False) -> Source:
     if why is not None:
         raise CaseFileError(f"{path}: {why}")
     if isinstance(raw, dict) and "case" in raw and "signature" in raw and "format" not in raw:
-        try:
-            case = parse_case(raw["case"], default_name=path.stem)
-        except InvalidCase as exc:
-            raise CaseFileError(f"{path}: case.{exc}") from None
-        validate_expect(case, f"{path}: case")
+        case = case_from_json(raw["case"], path, within="case.")
         kind = "raw-finding" if path.parent.name == "raw" else "finding"
         return Source(path, kind, case, _finding_meta(raw))
-    try:
-        case = parse_case(raw, default_name=path.stem)
-    except InvalidCase as exc:
-        raise CaseFileError(f"{path}: {exc}") from None
-    validate_expect(case, str(path))
-    return Source(path, *_counterexample_or_case(path, case))
+    return Source(path, *_counterexample_or_case(path, case_from_json(raw, path)))
 
 
 def _counterexample_or_case(path: Path, case: Case) -> tuple[str, Case, dict[str, Any]]:

@@ -1,23 +1,32 @@
-"""The `pagefuzz` command: thin subcommands that parse, call one library function, and print."""
+"""The `pagefuzz` command line: the argument parser (every subcommand's flags and help, the
+`--versions` flag with its `--impl` alias, `--version`) and `main`, which runs the chosen
+subcommand (`_commands`) and turns bad input, Ctrl-C and a closed pipe into exit codes."""
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
-from rich.console import Console
-
+from fuzz.engines import ENGINES
 from impls.registry import DEFAULT_VERSIONS, REGISTRY
-from pagefuzz import _output
-from pagefuzz._replay import CaseFileError, replay_case
-
-EXIT_OK = 0
-EXIT_MISMATCH = 1
-EXIT_BAD_INPUT = 2
+from pagefuzz._commands import (
+    EXIT_BAD_INPUT,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    cmd_bench,
+    cmd_coverage,
+    cmd_explore,
+    cmd_fuzz,
+    cmd_minimize,
+    cmd_replay,
+    cmd_report,
+    cmd_triage,
+)
+from pagefuzz._replay import CaseFileError
 
 
 class _Parser(argparse.ArgumentParser):
@@ -28,247 +37,49 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(EXIT_BAD_INPUT)
 
 
-#: Width of tables in plain output (logs and pipes have no width of their own; rich's default
-#: of 80 columns folds the triage and campaign tables into unreadable cells).
-PLAIN_WIDTH = 160
+class _VersionsFlag(argparse.Action):
+    """`--versions` (alias `--impl`), repeatable and comma-separated: each value is kept with
+    the option string typed, so that an unknown version is reported under the user's flag."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: str | Sequence[Any] | None,
+        option_string: str | None = None,
+    ) -> None:
+        given = list(getattr(namespace, self.dest) or [])
+        given.append((option_string or "--versions", str(values)))
+        setattr(namespace, self.dest, given)
 
 
-class _Console(Console):
-    """rich's console, but a reader that goes away (`| head`) ends the command with status 0,
-    as `main` does for our own writes; rich's default exits 1."""
-
-    def on_broken_pipe(self) -> None:
-        self.quiet = True
-        raise BrokenPipeError
-
-
-def _console(stderr: bool = False) -> Console:
-    """Colour on a terminal; plain text under CI=true or into a pipe."""
-    stream = sys.stderr if stderr else sys.stdout
-    plain = os.environ.get("CI", "").lower() in ("1", "true", "yes") or not stream.isatty()
-    return _Console(
-        stderr=stderr,
-        force_terminal=False if plain else None,
-        width=PLAIN_WIDTH if plain else None,
-        highlight=False,
-        soft_wrap=True,
+def _add_versions_flag(parser: argparse.ArgumentParser, default: str) -> None:
+    parser.add_argument(
+        "--versions",
+        "--impl",
+        dest="versions",
+        action=_VersionsFlag,
+        metavar="A,B",
+        default=None,
+        help=f"versions to run (repeatable or comma-separated; default: {default}); known: "
+        f"{', '.join(REGISTRY)}",
     )
 
 
-def _versions(flag: str, value: str | None, repeated: list[str] | None) -> list[str]:
-    """The versions named by `flag` (the one the user typed: errors name it)."""
-    names: list[str] = []
-    for chunk in ([value] if value else []) + (repeated or []):
-        names.extend(n.strip() for n in chunk.split(",") if n.strip())
-    for name in names:
-        if name not in REGISTRY:
-            raise CaseFileError(f"{flag}: unknown version {name!r}; known: {', '.join(REGISTRY)}")
-    return names or list(DEFAULT_VERSIONS)
+class _VersionFlag(argparse.Action):
+    """`pagefuzz --version`: looked up only when asked (importlib.metadata reads files)."""
 
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: str | Sequence[Any] | None,
+        option_string: str | None = None,
+    ) -> None:
+        from pagefuzz._version import package_version
 
-def cmd_replay(args: argparse.Namespace) -> int:
-    from pagefuzz._artifacts import collect_sources, load_source
-
-    versions = _versions("--impl", None, args.impl)
-    files = collect_sources(args.cases)
-    sources = [load_source(path, args.raw) for path in files]  # validate all before running any
-    console = _console()
-    tally = _output.Tally()
-    # One case's runs are held at a time: each is printed (or streamed as one JSON line) and
-    # dropped before the next runs, so memory stays flat whatever the number of cases.
-    with _output.replay_progress(console, len(sources)) as advance:
-        for source in sources:
-            outcome = replay_case(source.case, versions)
-            tally.add(source.path, outcome)
-            if args.json:
-                obj = {"case": source.case.name, "source": source.to_json()}
-                obj.update(outcome.to_json(events=not args.no_events))
-                sys.stdout.write(json.dumps(obj) + "\n")
-                sys.stdout.flush()
-            else:
-                _output.print_replay(
-                    console, source.path, source.case, outcome, args.trace, source.describe()
-                )
-            del outcome
-            advance(source.path)
-    summary = tally.line()
-    if args.json:
-        sys.stderr.write(summary + "\n")
-    else:
-        console.print(summary)
-        for path in tally.failing:
-            console.print(f"  failed: {path}")
-    return EXIT_MISMATCH if tally.failing else EXIT_OK
-
-
-def cmd_fuzz(args: argparse.Namespace) -> int:
-    from fuzz.campaign import Campaign, CampaignError
-    from pagefuzz._fuzzing import run_fuzz
-
-    # None when not given: the defaults, or with --resume the campaign's own (a flag given
-    # explicitly that differs from the campaign's is refused, not silently overridden).
-    versions = _versions("--versions", args.versions, None) if args.versions is not None else None
-    corpus = None if args.fresh else args.corpus
-    try:
-        campaign = Campaign.create(
-            args.out, args.engine, versions, args.jobs, args.time, args.seed, corpus, args.resume
-        )
-        campaign.depth = args.depth
-        if args.state_feedback:
-            os.environ["PAGEFUZZ_STATE_FEEDBACK"] = "1"
-        if args.hypothesis_db is not None:
-            campaign.hypothesis_db = args.hypothesis_db.resolve()
-        summary = run_fuzz(_console(), campaign, args.json)
-    except CampaignError as exc:
-        raise CaseFileError(str(exc)) from None
-    if args.json:
-        sys.stdout.write(json.dumps(summary, indent=1) + "\n")
-    if summary["status"] == "stopped":
-        return 130  # 128 + SIGINT, as for a Ctrl-C elsewhere; the summary is written all the same
-    if summary["executions"] == 0:
-        sys.stderr.write(
-            f"pagefuzz: error: {campaign.out}: the campaign executed nothing; see "
-            f"{campaign.out / 'workers'}\n"
-        )
-        return EXIT_MISMATCH
-    return EXIT_MISMATCH if summary["new"] else EXIT_OK
-
-
-def cmd_minimize(args: argparse.Namespace) -> int:
-    from pagefuzz._fuzzing import run_minimize
-
-    versions = _versions("--impl", None, args.impl)
-    run_minimize(_console(), args.case, args.output, versions, args.finding or [], args.raw)
-    return EXIT_OK
-
-
-def cmd_triage(args: argparse.Namespace) -> int:
-    from pagefuzz._fuzzing import run_triage
-
-    # With --json, stdout is the JSON alone: the table and the notes go to stderr.
-    console = _console(stderr=args.json)
-    result = run_triage(
-        console,
-        args.paths,
-        _versions("--impl", None, args.impl),
-        args.corpus if args.promote else None,
-        args.trace,
-        replace_existing=args.replace,
-    )
-    if args.json:
-        sys.stdout.write(json.dumps([g.to_json() for g in result.groups], indent=1) + "\n")
-    for line in result.unreadable:
-        sys.stderr.write(f"pagefuzz: error: {line}\n")
-    if result.unreadable:
-        return EXIT_BAD_INPUT
-    if result.refused:
-        sys.stderr.write(
-            f"pagefuzz: {len(result.refused)} corpus case(s) not replaced (shown above); "
-            "pass --replace to overwrite them\n"
-        )
-        return EXIT_MISMATCH
-    return EXIT_OK
-
-
-def cmd_coverage(args: argparse.Namespace) -> int:
-    from impls.registry import REGISTRY as ALL
-    from pagefuzz._fuzzing import run_coverage
-
-    run_coverage(_console(), args.corpus or [Path("corpus")], args.html, list(ALL))
-    return EXIT_OK
-
-
-def cmd_explore(args: argparse.Namespace) -> int:
-    from pagefuzz._fuzzing import run_explore
-
-    ops = [o.strip() for o in args.ops.split(",") if o.strip()]
-    from fuzz.explore import OPS
-
-    for op in ops:
-        if op not in OPS:
-            raise CaseFileError(f"--ops: unknown op {op!r}; ops: {', '.join(OPS)}")
-    for name, value, low, high in (
-        ("--max-steps", args.max_steps, 0, 30),
-        ("--pages", args.pages, 1, 4),
-        ("--iocbs", args.iocbs, 1, 4),
-        ("--queues", args.queues, 1, 64),
-    ):
-        if not low <= value <= high:
-            raise CaseFileError(f"{name}: must be between {low} and {high}, got {value}")
-    if args.out.exists() and not args.out.is_dir():  # refused now, not after a long exploration
-        raise CaseFileError(f"--out: {args.out}: not a directory")
-    cert = run_explore(_console(), _versions("--versions", args.versions, None), args, ops)
-    if args.json:
-        sys.stdout.write(json.dumps(cert, indent=1) + "\n")
-    if cert["interrupted"]:
-        sys.stderr.write(
-            f"pagefuzz: interrupted; the partial certificate is {args.out / 'certificate.json'}\n"
-        )
-        return 130  # as main() for a Ctrl-C elsewhere: 128 + SIGINT
-    # A version's entry is a string ("no violation within the bound") or its counterexamples.
-    found = any(not isinstance(v, str) for v in cert["versions"].values())
-    return EXIT_MISMATCH if found else EXIT_OK
-
-
-def cmd_bench(args: argparse.Namespace) -> int:
-    from fuzz.bench import render, run_bench
-    from fuzz.files import read_json, write_atomic, write_json_atomic
-
-    console = _console()
-    command = "pagefuzz bench" + (" --quick" if args.quick else "")
-    if args.render_only:
-        source = args.out.with_suffix(".json")
-        try:
-            results = read_json(source)
-        except (OSError, ValueError) as exc:
-            raise CaseFileError(f"{source}: cannot read the raw numbers: {exc}") from None
-        write_atomic(args.out, render(results, command).encode())
-        console.print(f"wrote {args.out}")
-        return EXIT_OK
-    if args.part in ("reliability", "memory"):  # measure one part again, keep the rest
-        from fuzz.bench import measure_memory, measure_reliability
-
-        source = args.out.with_suffix(".json")
-        try:
-            results = read_json(source)
-        except (OSError, ValueError) as exc:
-            raise CaseFileError(f"{source}: cannot read the last run: {exc}") from None
-        if args.part == "memory":
-            results["memory"] = measure_memory(40 if args.quick else 400, console.print)
-        else:
-            inputs, kills = (2000, 1) if args.quick else (20000, 3)
-            results["reliability"] = measure_reliability(inputs, kills, console.print)
-    else:
-        results = run_bench(args.quick, args.corpus, lambda line: console.print(line))
-    write_atomic(args.out, render(results, command).encode())
-    write_json_atomic(args.out.with_suffix(".json"), results)
-    console.print(f"wrote {args.out} and {args.out.with_suffix('.json')}")
-    return EXIT_OK
-
-
-def cmd_report(args: argparse.Namespace) -> int:
-    from fuzz.files import write_atomic
-    from pagefuzz._report import build, render_html
-
-    text, findings, campaigns = build(Path.cwd())
-    if args.check:
-        try:
-            current = args.out.read_text(encoding="utf-8")
-        except OSError:
-            current = ""
-        if current != text:
-            sys.stderr.write(
-                f"pagefuzz: {args.out} is stale: run `pagefuzz report` and commit it\n"
-            )
-            return EXIT_MISMATCH
-        print(f"{args.out} is up to date ({len(findings)} findings)")
-        return EXIT_OK
-    write_atomic(args.out, text.encode())
-    print(f"wrote {args.out} ({len(findings)} findings)")
-    if args.html is not None:
-        index = render_html(args.html, findings, campaigns)
-        print(f"wrote {index}")
-    return EXIT_OK
+        sys.stdout.write(f"pagefuzz {package_version()}\n")
+        parser.exit(EXIT_OK)
 
 
 def _positive_float(text: str) -> float:
@@ -287,6 +98,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Differential fuzz testing of the 2004 operate_on_page_range() patch: run "
         "versions of the AIO O_SYNC wait loop side by side in a simulated 2.6 kernel and say, "
         "with evidence, which one is wrong.",
+    )
+    parser.add_argument(
+        "--version", action=_VersionFlag, nargs=0, help="print pagefuzz's version and exit"
     )
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
@@ -309,12 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
         ".bin), explore counterexamples, or directories: a campaign directory replays its "
         "findings, an explore --out directory its counterexamples, any other every case below it",
     )
-    replay.add_argument(
-        "--impl",
-        action="append",
-        metavar="NAME",
-        help=f"version to run (repeatable or comma-separated); known: {', '.join(REGISTRY)}",
-    )
+    _add_versions_flag(replay, ",".join(DEFAULT_VERSIONS))
     replay.add_argument(
         "--json",
         action="store_true",
@@ -351,16 +160,10 @@ def build_parser() -> argparse.ArgumentParser:
         "no new finding, 1 new findings (or the campaign executed nothing), 2 bad input, 130 "
         "interrupted (the summary is still written and printed).",
     )
-    fuzz.add_argument(
-        "--versions",
-        metavar="A,B,...",
-        default=None,  # None: not given (with --resume, the campaign's own)
-        help=f"versions to run on every case (default: {','.join(DEFAULT_VERSIONS)}; with "
-        "--resume, the campaign's)",
-    )
+    _add_versions_flag(fuzz, f"{','.join(DEFAULT_VERSIONS)}; with --resume, the campaign's")
     fuzz.add_argument(
         "--engine",
-        choices=("atheris", "hypothesis", "random", "pct"),
+        choices=ENGINES,
         default=None,  # None: not given (with --resume, the campaign's own)
         help="atheris (libFuzzer, coverage-guided; default), hypothesis, pct (probabilistic "
         "concurrency testing over the iocbs and the disk), or random (seeded uniform "
@@ -439,7 +242,7 @@ def build_parser() -> argparse.ArgumentParser:
         "counterexample; a finding keeps the finding it was recorded for unless --finding says",
     )
     mini.add_argument("-o", "--output", type=Path, required=True, metavar="OUT")
-    mini.add_argument("--impl", action="append", metavar="NAME", help="versions to run")
+    _add_versions_flag(mini, ",".join(DEFAULT_VERSIONS))
     mini.add_argument(
         "--finding",
         action="append",
@@ -463,7 +266,7 @@ def build_parser() -> argparse.ArgumentParser:
         "file (the others are still triaged) or bad flags, 130 interrupted.",
     )
     triage.add_argument("paths", nargs="+", type=Path, metavar="DIR|FILE")
-    triage.add_argument("--impl", action="append", metavar="NAME", help="versions to run")
+    _add_versions_flag(triage, ",".join(DEFAULT_VERSIONS))
     triage.add_argument(
         "--promote", action="store_true", help="write the minimal cases into --corpus"
     )
@@ -507,7 +310,7 @@ def build_parser() -> argparse.ArgumentParser:
         "2 bad input, 130 interrupted (Ctrl-C: the certificate of what was explored is written, "
         'with "complete": false and "interrupted": true).',
     )
-    explore.add_argument("--versions", metavar="A,B,...", default=",".join(DEFAULT_VERSIONS))
+    _add_versions_flag(explore, ",".join(DEFAULT_VERSIONS))
     explore.add_argument("--max-steps", type=int, required=True, metavar="N")
     explore.add_argument("--pages", type=int, default=2, metavar="P", help="file pages (default 2)")
     explore.add_argument("--iocbs", type=int, default=2, metavar="K", help="iocbs (default 2)")
@@ -628,7 +431,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         sys.stderr.write("pagefuzz: interrupted\n")
-        return 130
+        return EXIT_INTERRUPTED
     except BrokenPipeError:
         # The reader went away (`| head`): not an error of ours. Point stdout at /dev/null so
         # the interpreter's final flush does not fail again and turn the exit status into 1.

@@ -6,6 +6,8 @@ findings pagefuzz actually produced (a finding with no entry here is reported as
 
 from typing import Final
 
+from oracle.evaluate import FindingKey
+
 #: (version, check) -> explanation. `{kind}` is replaced by the request kind.
 EXPLANATIONS: Final[dict[tuple[str, str], str]] = {
     ("pre", "completion"): (
@@ -91,19 +93,19 @@ _LOST_EIO_THEN_REWRITTEN: Final = (
     "only with this write's data in it."
 )
 
-#: version/check/kind overrides where the request kind changes the story.
-BY_KIND: Final[dict[str, str]] = {
-    "pre/completion/sync_write": _LOST_EIO_THEN_REWRITTEN,
-    "recheck-locked/completion/sync_write": _LOST_EIO_THEN_REWRITTEN,
+#: Findings whose request kind changes the story: their own explanation.
+BY_KIND: Final[dict[FindingKey, str]] = {
+    FindingKey("pre", "completion", "sync_write"): _LOST_EIO_THEN_REWRITTEN,
+    FindingKey("recheck-locked", "completion", "sync_write"): _LOST_EIO_THEN_REWRITTEN,
 }
 
 
-def explain(key: str) -> str:
-    """The explanation of a finding `version/check/kind`."""
+def explain(key: FindingKey) -> str:
+    """The explanation of a finding: its own, else its version's and check's, the request kind
+    filled in."""
     if key in BY_KIND:
         return BY_KIND[key]
-    version, check, kind = key.split("/")
-    text = EXPLANATIONS.get((version, check))
+    text = EXPLANATIONS.get((key.version, key.check))
     if text is None:
         return "No explanation written yet: read the minimal case's timeline."
-    return text.replace("{kind}", kind.replace("_", " "))
+    return text.replace("{kind}", key.kind.replace("_", " "))

@@ -1,8 +1,9 @@
-"""Human-readable output of replays: one line per request and per violation, timelines."""
+"""Human-readable output of replays: one line per request and per violation, the pairs'
+differential lines, timelines (side by side, a storm's repeats collapsed), the count line, and
+the progress bar of a long replay. Reads an `oracle.evaluate.Evaluation`; runs nothing."""
 
 from __future__ import annotations
 
-import os
 import re
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -17,10 +18,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from oracle.checks import CHECK_FUNCTIONS
-from pagefuzz._replay import Outcome
+from oracle.evaluate import Evaluation
+from pagefuzz._console import plain_requested
 from sim import Case, RunRecord
 from sim.cint import errno_name
-from sim.record import Event, RequestResult
+from sim.events import Event
+from sim.record import RequestResult
 
 #: Narrowest column a version's timeline gets when shown side by side.
 TIMELINE_COLUMN_MIN = 46
@@ -67,8 +70,11 @@ def event_line(step: int, actor: str, text: str) -> str:
 
 
 def print_replay(
-    console: Console, path: Path, case: Case, outcome: Outcome, trace: bool, source: str = ""
+    console: Console, path: Path, outcome: Evaluation, trace: bool, source: str = ""
 ) -> None:
+    """One case's block: name and file, where it came from, config, each version's verdict,
+    requests and violations, each pair's class, the expectation, and with `trace` timelines."""
+    case = outcome.case
     console.print(f"[bold]{escape(case.name)}[/bold]  ({escape(str(path))})")
     if source:
         console.print(f"  from: {escape(source)}")
@@ -229,7 +235,7 @@ class Tally:
         self.unchecked = 0
         self.failing: list[Path] = []
 
-    def add(self, path: Path, outcome: Outcome) -> None:
+    def add(self, path: Path, outcome: Evaluation) -> None:
         if outcome.case.expect is None:
             self.unchecked += 1
         elif outcome.expectation_ok:
@@ -250,10 +256,9 @@ class Tally:
 def replay_progress(console: Console, total: int) -> Iterator[Callable[[Path], None]]:
     """A progress bar for a long replay, on whichever of stdout and stderr is a terminal (never
     under CI=true, never into a pipe); yields the function that marks one case done."""
-    plain = os.environ.get("CI", "").lower() in ("1", "true", "yes")
     if console.is_terminal:
         where: Console | None = console
-    elif sys.stderr.isatty() and not plain:
+    elif sys.stderr.isatty() and not plain_requested():
         where = Console(stderr=True)
     else:
         where = None

@@ -1,15 +1,31 @@
-"""Loading case files and replaying them: the shell around `sim.run_case`."""
+"""Case files into the shell, and the `replay` command's loop.
+
+Owns: reading a file's bytes and JSON with one-line errors (`CaseFileError`); `case_from_json`,
+the one door from decoded JSON to a `Case` that every loading path goes through (`load_case`
+here, `load_source` in `_artifacts`): `sim.case.parse_case` checks the format and the
+vocabulary of `expect`, then `check_expect_versions` asks the registry whether the versions
+`expect` names exist (sim cannot: it imports nothing above it); collecting case files below
+directories; and `run_replay`, which evaluates each source (`oracle.evaluate.evaluate`, the one
+evaluation path), prints it or streams it as one JSON line, and drops it before the next.
+"""
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from impls.registry import DEFAULT_VERSIONS, REGISTRY, get_version
-from oracle import CHECKS, CLASSES, Differential, Verdict, differential, judge
-from sim import Case, InvalidCase, RunRecord, parse_case, run_case
+from rich.console import Console
+
+from impls.registry import DEFAULT_VERSIONS, REGISTRY
+from oracle.evaluate import evaluate
+from pagefuzz import _output
+from sim import Case, InvalidCase, parse_case
+
+if TYPE_CHECKING:
+    from pagefuzz._artifacts import Source
 
 
 class CaseFileError(Exception):
@@ -40,15 +56,35 @@ def decode_json(path: Path, data: bytes, hint: str = "") -> object:
         ) from None
 
 
-def load_case(path: Path) -> Case:
-    """Read and validate one case file; every failure is a `CaseFileError` naming the file."""
-    raw = decode_json(path, read_file(path))
+def check_expect_versions(case: Case) -> None:
+    """Every version the case's `expect` names is registered (parse_case has checked the rest:
+    fields, checks, classes, the form of the names); `InvalidCase` naming the entry if not."""
+    expect = case.expect or {}
+    for version in expect.get("checks", {}):
+        if version not in REGISTRY:
+            raise InvalidCase(f"expect.checks.{version}", "unknown version")
+    for pair in expect.get("differential", {}):
+        if any(p not in REGISTRY for p in pair.split("/")):
+            raise InvalidCase(
+                f"expect.differential.{pair}", 'must name two known versions as "a/b"'
+            )
+
+
+def case_from_json(raw: object, path: Path, within: str = "") -> Case:
+    """Decoded JSON as a `Case` (named after the file when it names none), validated by the
+    format and by the registry; a `CaseFileError` line naming the file and the field otherwise.
+    `within` prefixes the field when the case is part of a larger object (`case.` in a finding)."""
     try:
         case = parse_case(raw, default_name=path.stem)
+        check_expect_versions(case)
     except InvalidCase as exc:
-        raise CaseFileError(f"{path}: {exc}") from None
-    validate_expect(case, str(path))
+        raise CaseFileError(f"{path}: {within}{exc}") from None
     return case
+
+
+def load_case(path: Path) -> Case:
+    """Read and validate one case file; every failure is a `CaseFileError` naming the file."""
+    return case_from_json(decode_json(path, read_file(path)), path)
 
 
 def collect_case_files(paths: list[Path]) -> list[Path]:
@@ -65,128 +101,43 @@ def collect_case_files(paths: list[Path]) -> list[Path]:
     return out
 
 
-def run_versions(case: Case, versions: list[str] | None = None) -> dict[str, RunRecord]:
-    names = list(versions) if versions else list(DEFAULT_VERSIONS)
-    return {name: run_case(case, get_version(name)) for name in names}
+def replay_json(case: Case, versions: Sequence[str] | None = None) -> dict[str, Any]:
+    """The documented `pagefuzz replay --json` object for one case, less its `source`
+    (docs/replay.md); the default versions when none are named."""
+    return evaluate(case, list(versions) if versions else list(DEFAULT_VERSIONS)).to_json()
 
 
-def replay_json(case: Case, versions: list[str] | None = None) -> dict[str, Any]:
-    """The documented `pagefuzz replay --json` object for one case (docs/replay.md)."""
-    return replay_case(case, versions).to_json()
-
-
-@dataclass(frozen=True)
-class Mismatch:
-    what: str  # "pre" or "pre/post"
-    expected: object
-    actual: object
-
-    def line(self) -> str:
-        return f"expected {self.what}: {_show(self.expected)}, got {_show(self.actual)}"
-
-
-def _show(value: object) -> str:
-    if isinstance(value, list | tuple):
-        return "[" + ", ".join(str(v) for v in value) + "]" if value else "pass"
-    return str(value)
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """Everything `replay` shows for one case: records, verdicts, differentials, expectations."""
-
-    case: Case
-    records: dict[str, RunRecord]
-    verdicts: dict[str, Verdict]
-    differentials: tuple[Differential, ...]
-    mismatches: tuple[Mismatch, ...]
-
-    @property
-    def expectation_ok(self) -> bool:
-        return not self.mismatches
-
-    def to_json(self, events: bool = True) -> dict[str, Any]:
-        """The documented object (docs/replay.md); `events=False` leaves out each run's event
-        list, for scripts that read only facts and verdicts."""
-        versions: dict[str, Any] = {}
-        for name, record in self.records.items():
-            entry = record.to_json()
-            if not events:
-                del entry["events"]
-            entry.update(self.verdicts[name].to_json())
-            versions[name] = entry
-        out: dict[str, Any] = {
-            "case": self.case.name,
-            "config": self.case.config.to_json(),
-            "versions": versions,
-            "differential": [d.to_json() for d in self.differentials],
-        }
-        if self.case.expect is not None:
-            out["expectation"] = {
-                "ok": self.expectation_ok,
-                "mismatches": [m.line() for m in self.mismatches],
-            }
-        return out
-
-
-def validate_expect(case: Case, source: str) -> None:
-    """The `expect` object: {"checks": {version: [check...]}, "differential": {"a/b": class}}."""
-    expect = case.expect
-    if expect is None:
-        return
-    for key in sorted(expect):
-        if key not in ("checks", "differential"):
-            raise CaseFileError(f"{source}: expect.{key}: unknown field (use checks, differential)")
-    checks = expect.get("checks", {})
-    if not isinstance(checks, dict):
-        raise CaseFileError(f"{source}: expect.checks: must be an object of version -> checks")
-    for version, names in checks.items():
-        if version not in REGISTRY:
-            raise CaseFileError(f"{source}: expect.checks.{version}: unknown version")
-        if not isinstance(names, list):
-            raise CaseFileError(f"{source}: expect.checks.{version}: must be a list of checks")
-        for i, name in enumerate(names):
-            if name not in CHECKS:
-                raise CaseFileError(
-                    f"{source}: expect.checks.{version}[{i}]: unknown check "
-                    f"{name!r}; checks are {', '.join(CHECKS)}"
-                )
-    diffs = expect.get("differential", {})
-    if not isinstance(diffs, dict):
-        raise CaseFileError(f'{source}: expect.differential: must be an object of "a/b" -> class')
-    for pair, cls in diffs.items():
-        parts = pair.split("/")
-        if len(parts) != 2 or any(p not in REGISTRY for p in parts):
-            raise CaseFileError(
-                f'{source}: expect.differential.{pair}: must name two known versions as "a/b"'
-            )
-        if cls not in CLASSES:
-            raise CaseFileError(
-                f"{source}: expect.differential.{pair}: unknown class {cls!r}; "
-                f"classes are {', '.join(CLASSES)}"
-            )
-
-
-def replay_case(case: Case, versions: list[str] | None = None) -> Outcome:
-    """Run, judge and compare one case; check its `expect` against the versions that ran."""
-    records = run_versions(case, versions)
-    verdicts = {name: judge(record) for name, record in records.items()}
-    names = list(records)
-    diffs = tuple(
-        differential(records[a], verdicts[a], records[b], verdicts[b])
-        for i, a in enumerate(names)
-        for b in names[i + 1 :]
-    )
-    mismatches: list[Mismatch] = []
-    expect = case.expect or {}
-    for version, wanted in expect.get("checks", {}).items():
-        if version in verdicts:
-            got = list(verdicts[version].checks)
-            if sorted(wanted) != sorted(got):
-                mismatches.append(Mismatch(version, sorted(wanted, key=CHECKS.index), got))
-    by_pair = {f"{d.pair[0]}/{d.pair[1]}": d for d in diffs}
-    for pair, cls in expect.get("differential", {}).items():
-        d = by_pair.get(pair)
-        if d is not None and d.cls != cls:
-            mismatches.append(Mismatch(pair, cls, d.cls))
-    return Outcome(case, records, verdicts, diffs, tuple(mismatches))
+def run_replay(
+    console: Console,
+    sources: Sequence[Source],
+    versions: Sequence[str],
+    as_json: bool = False,
+    events: bool = True,
+    trace: bool = False,
+) -> _output.Tally:
+    """Evaluate each source in the versions, in order, and print it (or, `as_json`, write it
+    to stdout as one JSON line, `events` saying whether each run's event list is in it). One
+    case's runs are held at a time: each is shown and dropped before the next runs, so memory
+    stays flat whatever the number of cases. Ends with the count line and the failing files
+    (the count line on stderr under `as_json`); returns the tally."""
+    tally = _output.Tally()
+    with _output.replay_progress(console, len(sources)) as advance:
+        for source in sources:
+            evaluation = evaluate(source.case, versions)
+            tally.add(source.path, evaluation)
+            if as_json:
+                obj = {"case": source.case.name, "source": source.to_json()}
+                obj.update(evaluation.to_json(events=events))
+                sys.stdout.write(json.dumps(obj) + "\n")
+                sys.stdout.flush()
+            else:
+                _output.print_replay(console, source.path, evaluation, trace, source.describe())
+            del evaluation
+            advance(source.path)
+    if as_json:  # stdout is the JSON Lines alone
+        sys.stderr.write(tally.line() + "\n")
+    else:
+        console.print(tally.line())
+        for path in tally.failing:
+            console.print(f"  failed: {path}")
+    return tally

@@ -35,6 +35,15 @@ LOOKUP_RULES: Final = ("last+1", "cursor")
 POINTS: Final = ("lookup", "page")
 RESERVED_ACTORS: Final = ("disk", "vm")
 
+#: The vocabulary of a case's `expect` block, defined here once because the case format names it
+#: and sim imports nothing above it: the oracle's checks, by their stable names and in the order
+#: verdicts list them (oracle/checks.py has one check function per name), and the differential
+#: classes of a pair of versions (oracle/verdict.py decides them). Version names are checked
+#: here for their form only; whether a version exists is the registry's business (impls/), and
+#: the shell asks it for every case it loads.
+CHECKS: Final = ("completion", "byte_count", "retry_bound", "hang", "error", "kernel_bug")
+CLASSES: Final = ("same", "fixed", "regressed", "both", "benign")
+
 _NAME = re.compile(r"^[A-Za-z0-9_.-]{1,32}$")
 
 
@@ -290,9 +299,45 @@ def parse_case(raw: object, default_name: str = "case") -> Case:
     _check_names(steps)
     _check_written_pages(steps)
     expect = raw.get("expect")
-    if expect is not None and not isinstance(expect, dict):
-        raise InvalidCase("expect", f"must be an object, got {_show(expect)}")
+    if expect is not None:
+        _check_expect(expect)
     return Case(name=name, config=config, steps=steps, notes=notes, expect=expect)
+
+
+def _check_expect(expect: object) -> None:
+    """`{"checks": {version: [check...]}, "differential": {"a/b": class}}`: known fields, known
+    checks and classes, version names of the right form (docs/case-format.md, "expect")."""
+    if not isinstance(expect, dict):
+        raise InvalidCase("expect", f"must be an object, got {_show(expect)}")
+    for key in sorted(expect):
+        if key not in ("checks", "differential"):
+            raise InvalidCase(f"expect.{key}", "unknown field (use checks, differential)")
+    checks = expect.get("checks", {})
+    if not isinstance(checks, dict):
+        raise InvalidCase("expect.checks", "must be an object of version -> checks")
+    for version, names in checks.items():
+        where = f"expect.checks.{version}"
+        if not _NAME.match(version):
+            raise InvalidCase(where, "not a version name (1-32 letters, digits, '_', '.', '-')")
+        if not isinstance(names, list):
+            raise InvalidCase(where, "must be a list of checks")
+        for i, name in enumerate(names):
+            if name not in CHECKS:
+                raise InvalidCase(
+                    f"{where}[{i}]", f"unknown check {_show(name)}; checks are {', '.join(CHECKS)}"
+                )
+    diffs = expect.get("differential", {})
+    if not isinstance(diffs, dict):
+        raise InvalidCase("expect.differential", 'must be an object of "a/b" -> class')
+    for pair, cls in diffs.items():
+        where = f"expect.differential.{pair}"
+        parts = pair.split("/")
+        if len(parts) != 2 or not all(_NAME.match(p) for p in parts):
+            raise InvalidCase(where, 'must name two versions as "a/b"')
+        if cls not in CLASSES:
+            raise InvalidCase(
+                where, f"unknown class {_show(cls)}; classes are {', '.join(CLASSES)}"
+            )
 
 
 def _check_written_pages(steps: tuple[Step, ...]) -> None:

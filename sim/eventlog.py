@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterator
 from itertools import islice
-from typing import Final
+from typing import Any, Final
 
-from sim.record import Event
+from sim.events import Event, EventKind, Message, MessageType
 
 #: Events kept from the start of a run. Nothing is dropped below head + tail = 100,000 events;
 #: the largest corpus run logs 90,063, so every corpus run keeps its whole timeline and replays
@@ -25,7 +25,9 @@ EVENTS_HEAD_KEPT: Final = 50_000
 EVENTS_TAIL_KEPT: Final = 50_000
 #: The actor and kind of the one line that stands for the dropped events in a frozen timeline.
 ELIDED_ACTOR: Final = "log"
-ELIDED_KIND: Final = "elided"
+ELIDED_KIND: Final = EventKind.ELIDED
+#: How an `Event` is built on the hot path (see `EventLog.log`).
+_new_tuple: Final = tuple.__new__
 
 
 class EventLog:
@@ -45,8 +47,17 @@ class EventLog:
         self.elided = 0
         self._first_elided_step = 0
 
-    def log(self, step: int, actor: str, kind: str, text: str, page: int | None = None) -> None:
-        event = Event(self.seq, step, actor, kind, text, page)
+    def log(
+        self,
+        step: int,
+        actor: str,
+        message: MessageType,
+        args: tuple[Any, ...] = (),
+        page: int | None = None,
+    ) -> None:
+        # tuple.__new__ directly: a NamedTuple's own constructor is a Python function, and calling
+        # it cost a retry storm a tenth of its instructions (measured with valgrind).
+        event = _new_tuple(Event, (self.seq, step, actor, message, args, page))
         self.seq += 1
         if len(self._head) < self._head_max:
             self._head.append(event)
@@ -81,7 +92,7 @@ class EventLog:
             first,
             self._first_elided_step,
             ELIDED_ACTOR,
-            ELIDED_KIND,
-            f"... {self.elided:,} events elided (seq {first}..{first + self.elided - 1}) ...",
+            Message.ELIDED,
+            (self.elided, first, first + self.elided - 1),
         )
         return (*self._head, marker, *self._tail)

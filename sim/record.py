@@ -7,37 +7,25 @@ frozen-result split). The record is plain data so stored records can be judged a
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any
 
 from sim.case import Case
 from sim.cint import errno_name
+from sim.events import Event as Event  # re-exported: the timeline a record holds
 from sim.mm import page_range
 
 
-class Event(NamedTuple):
-    """One line of the timeline. `seq` orders events; `step` is the case step it happened in.
+@dataclass(frozen=True, order=True)
+class RequestId:
+    """Which request: the actor that made it, and which of that actor's requests it is (an iocb
+    makes one; a task may make several). Its one string form, in records, violations and JSON:
+    the actor's name for its first request (`T`, `A`), `T#2` for the second, and so on."""
 
-    A NamedTuple, not a dataclass: a run logs a few hundred of these and the fuzzer makes
-    thousands of runs a second."""
-
-    seq: int
-    step: int
     actor: str
-    kind: str
-    text: str
-    page: int | None = None
+    nth: int = 1
 
-    def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "seq": self.seq,
-            "step": self.step,
-            "actor": self.actor,
-            "kind": self.kind,
-            "text": self.text,
-        }
-        if self.page is not None:
-            out["page"] = self.page
-        return out
+    def __str__(self) -> str:
+        return self.actor if self.nth == 1 else f"{self.actor}#{self.nth}"
 
 
 @dataclass(frozen=True)
@@ -101,7 +89,7 @@ class Progress:
 
     step: int
     seq: int
-    request: str
+    request: RequestId
     pos: int
     nbytes: int
     pages: tuple[PageState, ...]
@@ -121,7 +109,7 @@ class IoCompletion:
 
 @dataclass(frozen=True)
 class RequestResult:
-    name: str
+    id: RequestId
     kind: str  # aio_write | sync_write | write
     pos: int
     count: int
@@ -136,6 +124,11 @@ class RequestResult:
     pages_at_completion: tuple[PageState, ...] = ()
     wakeups: tuple[Wakeup, ...] = ()
     completed_seq: int | None = None
+
+    @property
+    def name(self) -> str:
+        """The request's string form (`A`, `T`, `T#2`)."""
+        return str(self.id)
 
     def index_range(self) -> range:
         """The page indices of [pos, pos + count)."""
@@ -160,7 +153,7 @@ class KernelBug:
     seq: int
     what: str
     kind: str  # complete-with-queued-wait | wake-completed-iocb | unlock-unlocked-page
-    request: str | None = None  # the iocb concerned, where there is one
+    request: RequestId | None = None  # the iocb concerned, where there is one
     by_case: bool = False  # done by a case's own unlock_page step, not by kernel code
 
     def to_json(self) -> dict[str, Any]:

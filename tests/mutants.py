@@ -79,8 +79,7 @@ class DropsWakeup(AioWaiting):
             return (yield from super().page_waiter(k, ctx, page))
         if wait.queue is None:
             wrong = (k.page_waitqueue(page) + 1) % len(k.queues)
-            k.queues[wrong].insert(0, wait)
-            wait.queue = wrong
+            k.queues[wrong].add(wait)
         return -EIOCBRETRY
 
 

@@ -126,6 +126,28 @@ CASES = [
         _with(expect={"differential": {"pre/post": "better"}}),
         "expect.differential.pre/post: unknown class",
     ),
+    ("unknown-field-in-expect", _with(expect={"verdict": "fail"}), "expect.verdict: unknown field"),
+    ("expect-not-object", _with(expect=[]), "expect: must be an object"),
+    (
+        "checks-not-a-list",
+        _with(expect={"checks": {"pre": "completion"}}),
+        "expect.checks.pre: must be a list of checks",
+    ),
+    (
+        "version-name-malformed-in-expect",
+        _with(expect={"checks": {"pre post": []}}),
+        "expect.checks.pre post: not a version name",
+    ),
+    (
+        "pair-not-a-pair",
+        _with(expect={"differential": {"pre": "same"}}),
+        'expect.differential.pre: must name two versions as "a/b"',
+    ),
+    (
+        "unknown-version-in-pair",
+        _with(expect={"differential": {"pre/post2": "same"}}),
+        'expect.differential.pre/post2: must name two known versions as "a/b"',
+    ),
 ]
 
 
@@ -142,6 +164,27 @@ def test_bad_case_file(
     assert needle in err, err
     assert "Traceback" not in err
     assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+@pytest.mark.parametrize("wrapper", ["case", "finding", "raw-finding"])
+def test_every_loading_path_checks_the_versions_of_expect(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], wrapper: str
+) -> None:
+    """parse_case checks expect's form; whether its versions exist is the registry's, asked by
+    the shell's one door (`_replay.case_from_json`) whatever holds the case: a case file, a
+    campaign's minimised finding, a raw one. The field is named inside the finding (`case.`)."""
+    case = _with(expect={"checks": {"pre2": []}})
+    if wrapper == "case":
+        path, content, field = tmp_path / "c.json", case, "expect"
+    else:
+        where = tmp_path / "findings" / ("raw" if wrapper == "raw-finding" else "")
+        where.mkdir(parents=True)
+        path, field = where / "0123456789ab.json", "case.expect"
+        content = {"signature": "0123456789ab", "key": "pre/completion/aio_write", "case": case}
+    path.write_text(json.dumps(content))
+    assert main(["replay", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err == f"pagefuzz: error: {path}: {field}.checks.pre2: unknown version\n"
 
 
 def test_directory_without_cases_and_missing_file(
@@ -169,24 +212,26 @@ def test_a_bad_file_among_good_ones_runs_nothing(
 ONE_PAGE = Path(__file__).resolve().parent.parent / "corpus" / "examples" / "one-page-aio.json"
 
 
-@pytest.mark.parametrize(
-    ("command", "flag"),
-    [
-        (["fuzz", "--engine", "random", "--time", "1"], "--versions"),
-        (["explore", "--max-steps", "1"], "--versions"),
-        (["replay", str(ONE_PAGE)], "--impl"),
-        (["minimize", str(ONE_PAGE), "-o", "OUT"], "--impl"),
-        (["triage", str(ONE_PAGE)], "--impl"),
-    ],
-    ids=["fuzz", "explore", "replay", "minimize", "triage"],
-)
+COMMANDS = {
+    "fuzz": ["fuzz", "--engine", "random", "--time", "1"],
+    "explore": ["explore", "--max-steps", "1"],
+    "replay": ["replay", str(ONE_PAGE)],
+    "minimize": ["minimize", str(ONE_PAGE), "-o", "OUT"],
+    "triage": ["triage", str(ONE_PAGE)],
+}
+
+
+@pytest.mark.parametrize("flag", ["--versions", "--impl"])
+@pytest.mark.parametrize("name", sorted(COMMANDS))
 def test_unknown_version_is_named_under_the_flag_typed(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], command: list[str], flag: str
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str, flag: str
 ) -> None:
-    """A misspelt version is reported under the flag the user typed: fuzz and explore take
-    --versions, the others --impl. Nothing runs and nothing is written."""
+    """Every command takes --versions and its alias --impl (repeatable, comma-separated); a
+    misspelt version is reported under the flag the user typed. Nothing runs and nothing is
+    written."""
+    command = COMMANDS[name]
     argv = [str(tmp_path / "o") if a == "OUT" else a for a in command]
-    if command[0] in ("fuzz", "explore"):
+    if name in ("fuzz", "explore"):
         argv += ["--out", str(tmp_path / "o")]
     assert main([*argv, flag, "pre,psot"]) == 2
     err = capsys.readouterr().err
@@ -195,3 +240,30 @@ def test_unknown_version_is_named_under_the_flag_typed(
         "pre, post, recheck-locked, reference, fixed\n"
     )
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_flag_named_is_the_one_holding_the_unknown_version(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`--versions pre --impl psot`: the error names --impl, where psot was typed."""
+    assert main(["replay", str(ONE_PAGE), "--versions", "pre", "--impl", "psot"]) == 2
+    assert capsys.readouterr().err.startswith("pagefuzz: error: --impl: unknown version 'psot'")
+
+
+@pytest.mark.parametrize(
+    ("finding", "why"),
+    [
+        ("post/completion", "'post/completion' is not VERSION/CHECK/KIND"),
+        ("post/speed/aio_write", "'post/speed/aio_write': unknown check 'speed'"),
+    ],
+)
+def test_a_bad_finding_flag_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], finding: str, why: str
+) -> None:
+    """--finding is parsed at the edge (FindingKey.parse): one line naming the flag, exit 2,
+    nothing written."""
+    out = tmp_path / "small.json"
+    assert main(["minimize", str(ONE_PAGE), "-o", str(out), "--finding", finding]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"pagefuzz: error: --finding: {why}") and err.count("\n") == 1
+    assert not out.exists()

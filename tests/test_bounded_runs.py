@@ -43,7 +43,7 @@ from pagefuzz._output import Repeat, collapse_repeats, print_timelines
 from pagefuzz._replay import load_case
 from sim import RunRecord, parse_case, run_case
 from sim.eventlog import ELIDED_KIND, EVENTS_HEAD_KEPT, EVENTS_TAIL_KEPT, EventLog
-from sim.record import Event
+from sim.events import Event, Message
 from sim.world import World
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -65,21 +65,23 @@ def _seqs(events: Iterable[Event]) -> list[int]:
 
 
 def test_event_log_keeps_head_and_tail_and_counts_the_rest() -> None:
-    """Ten events, seq 0..9, step seq // 4 (0,0,0,0,1,1,1,1,2,2), into a log keeping 3 + 2:
-    head seq 0,1,2; tail seq 8,9; dropped seq 3..7 (5 events), the first of them in step 0.
-    Frozen: the head, one marker (seq 3, step 0, "... 5 events elided (seq 3..7) ..."), the tail.
+    """Ten events "aio_run_iocb A (run n)", seq n = 0..9, step n // 4 (0,0,0,0,1,1,1,1,2,2), into a
+    log keeping 3 + 2: head seq 0,1,2; tail seq 8,9; dropped seq 3..7 (5 events), the first of
+    them in step 0. Frozen: the head, one marker (seq 3, step 0, its values 5 dropped from seq 3
+    to 7: "... 5 events elided (seq 3..7) ..."), the tail.
     since(0): kept 0,1,2,8,9 and 5 dropped; since(2): 2,8,9 and 5; since(5): 8,9 and 3 (5,6,7);
     since(8): 8,9 and 0; since(9): 9 and 0."""
     log = EventLog(3, 2)
     for seq in range(10):
         assert log.seq == seq
-        log.log(seq // 4, "A", "run", f"event {seq}")
+        log.log(seq // 4, "A", Message.RUN, ("A", seq))
     assert (log.seq, log.elided) == (10, 5)
     frozen = log.frozen()
     assert _seqs(frozen) == [0, 1, 2, 3, 8, 9]
-    assert frozen[3] == Event(3, 0, "log", ELIDED_KIND, "... 5 events elided (seq 3..7) ...")
+    assert frozen[3] == Event(3, 0, "log", Message.ELIDED, (5, 3, 7))
+    assert frozen[3].text == "... 5 events elided (seq 3..7) ..."
     assert [e.text for e in frozen if e.kind != ELIDED_KIND] == [
-        f"event {s}" for s in (0, 1, 2, 8, 9)
+        f"aio_run_iocb A (run {s})" for s in (0, 1, 2, 8, 9)
     ]
     expected = {0: ([0, 1, 2, 8, 9], 5), 2: ([2, 8, 9], 5), 5: ([8, 9], 3), 8: ([8, 9], 0)}
     expected[9] = ([9], 0)
@@ -92,7 +94,7 @@ def test_event_log_under_its_size_keeps_everything_and_no_marker() -> None:
     """Five events into 3 + 2 fill head and tail exactly: nothing dropped, no marker."""
     log = EventLog(3, 2)
     for _ in range(5):
-        log.log(0, "A", "run", "x")
+        log.log(0, "A", Message.RUN, ("A", 1))
     assert (log.elided, _seqs(log.frozen())) == (0, [0, 1, 2, 3, 4])
 
 
@@ -101,7 +103,7 @@ def test_event_log_without_a_tail_drops_from_the_head_on() -> None:
     them in step 2, so the marker is seq 2, step 2."""
     log = EventLog(2, 0)
     for seq in range(4):
-        log.log(seq, "A", "run", "x")
+        log.log(seq, "A", Message.RUN, ("A", 1))
     assert log.elided == 2
     assert [(e.seq, e.step, e.kind) for e in log.frozen()] == [
         (0, 0, "run"),
@@ -226,16 +228,20 @@ def test_state_key_with_dropped_history_equals_no_other() -> None:
 # ------------------------------------------------------------------------ trace collapse
 
 
-def _events(*lines: tuple[str, str]) -> list[Event]:
-    return [Event(seq, 1, actor, "run", text) for seq, (actor, text) in enumerate(lines)]
+def _events(*lines: tuple[str, Message, tuple[int, ...]]) -> list[Event]:
+    return [Event(seq, 1, actor, what, args) for seq, (actor, what, args) in enumerate(lines)]
 
 
 def test_collapse_shows_first_and_last_repeat_around_one_line() -> None:
-    """X, then (A "run n", B "kick n") for n = 1..6, then Y: lines 1..12 repeat a 2-line block 6
-    times once numbers are blanked. Shown: X, the first block (seq 1, 2), a Repeat of the 4
-    hidden repeats (seq 3..10), the last block (seq 11, 12), Y."""
-    pairs = [line for n in range(1, 7) for line in (("A", f"run {n}"), ("B", f"kick {n}"))]
-    events = _events(("X", "start"), *pairs, ("Y", "end"))
+    """X "drain", then (A "locks pn", B "unlocks pn") for n = 1..6, then Y "resumes": lines
+    1..12 repeat a 2-line block 6 times once numbers are blanked. Shown: X, the first block (seq
+    1, 2), a Repeat of the 4 hidden repeats (seq 3..10), the last block (seq 11, 12), Y."""
+    pairs = [
+        line
+        for n in range(1, 7)
+        for line in (("A", Message.LOCK, (n,)), ("B", Message.UNLOCK, (n,)))
+    ]
+    events = _events(("X", Message.DRAIN, ()), *pairs, ("Y", Message.RESUME, ()))
     out = collapse_repeats(events)
     assert out == [events[0], events[1], events[2], Repeat(2, 4, 3, 10), *events[11:]]
     repeat = out[3]
@@ -245,9 +251,9 @@ def test_collapse_shows_first_and_last_repeat_around_one_line() -> None:
 
 def test_collapse_leaves_three_repeats_alone() -> None:
     """Three repeats of a line: collapsing would show 3 lines for 3; nothing changes."""
-    events = _events(("A", "locks p0"), ("A", "locks p1"), ("A", "locks p2"))
+    events = _events(*[("A", Message.LOCK, (i,)) for i in range(3)])
     assert collapse_repeats(events) == events
-    four = _events(*[("A", f"locks p{i}") for i in range(4)])
+    four = _events(*[("A", Message.LOCK, (i,)) for i in range(4)])
     assert collapse_repeats(four) == [four[0], Repeat(1, 2, 1, 2), four[3]]
     assert Repeat(1, 1, 5, 5).text() == "… the line above repeats 1 more time (events 5..5) …"
 

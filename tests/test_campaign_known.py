@@ -13,16 +13,18 @@ import pytest
 from helpers import pagefuzz as _pagefuzz
 from helpers import start_campaign, wait_for
 
-from fuzz.campaign import new_campaign_dir
 from fuzz.decode import decode
-from fuzz.target import KNOWN_FORMAT, Evaluator, known_findings, read_known
-from fuzz.worker import WorkerState, random_bytes
+from fuzz.known import known_findings
+from fuzz.store import KNOWN_FORMAT, new_campaign_dir, read_known
+from fuzz.target import Evaluator, WorkerState
+from fuzz.worker import random_bytes
+from impls.registry import DEFAULT_VERSIONS
 from pagefuzz._cli import main
 from pagefuzz._replay import load_case
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus"
-VERSIONS = ["pre", "post", "recheck-locked"]
+VERSIONS = list(DEFAULT_VERSIONS)
 POST_COMPLETION = CORPUS / "findings" / "post-completion-aio_write-060739.json"
 PRE_COMPLETION = CORPUS / "findings" / "pre-completion-aio_write-9e5afd.json"
 ONE_PAGE = CORPUS / "examples" / "one-page-aio.json"
@@ -52,7 +54,7 @@ def test_known_findings_name_the_corpus_file_that_shows_them(tmp_path: Path) -> 
     known = known_findings(corpus, VERSIONS)
     post_file = corpus / "findings" / POST_COMPLETION.name
     pre_file = corpus / "findings" / PRE_COMPLETION.name
-    assert {sig: (k.key, k.file) for sig, k in known.items()} == {
+    assert {sig: (str(k.key), k.file) for sig, k in known.items()} == {
         PRE_COMPLETION_SIG: ("pre/completion/aio_write", pre_file),
         PRE_KERNEL_BUG_SIG: ("pre/kernel_bug/aio_write", post_file),
         PRE_BYTE_COUNT_SIG: ("pre/byte_count/aio_write", post_file),
@@ -121,8 +123,8 @@ def _first_hits(seed: int, keys: set[str], executions: int) -> dict[str, int]:
     first: dict[str, int] = {}
     for n in range(1, executions + 1):
         for failure in evaluator.evaluate(decode(random_bytes(rng))).failures:
-            if failure.key in keys:
-                first.setdefault(failure.key, n)
+            if str(failure.key) in keys:
+                first.setdefault(str(failure.key), n)
         if len(first) == len(keys):
             break
     return first

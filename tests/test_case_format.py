@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sim.case import FORMAT, InvalidCase, parse_case
+from sim.case import CHECKS, CLASSES, FORMAT, InvalidCase, parse_case
 
 
 def _case(**over: object) -> dict[str, object]:
@@ -56,12 +56,49 @@ def _case(**over: object) -> dict[str, object]:
         (_case(steps=[{"op": "write", "task": "T", "pos": 0, "count": 1 << 40}]), "steps[0].count"),
         (_case(steps="none"), "steps"),
         (_case(extra=1), "extra"),
+        (_case(expect="pass"), "expect"),
+        (_case(expect={"checks": {}, "verdict": "fail"}), "expect.verdict"),
+        (_case(expect={"checks": []}), "expect.checks"),
+        (_case(expect={"checks": {"pre": "completion"}}), "expect.checks.pre"),
+        (_case(expect={"checks": {"pre": ["completion", "speed"]}}), "expect.checks.pre[1]"),
+        (_case(expect={"checks": {"p/q": []}}), "expect.checks.p/q"),
+        (_case(expect={"differential": []}), "expect.differential"),
+        (_case(expect={"differential": {"pre": "same"}}), "expect.differential.pre"),
+        (_case(expect={"differential": {"a/b/c": "same"}}), "expect.differential.a/b/c"),
+        (_case(expect={"differential": {"pre/post": "better"}}), "expect.differential.pre/post"),
     ],
 )
 def test_bad_case_names_the_field(raw: dict[str, object], field: str) -> None:
     with pytest.raises(InvalidCase) as info:
         parse_case(raw)
     assert info.value.field == field
+
+
+def test_expect_messages_name_the_vocabulary() -> None:
+    """The checks and classes a case may name are sim.case's CHECKS and CLASSES, the very
+    tuples the oracle judges with (defined once)."""
+    import oracle
+
+    assert oracle.CHECKS is CHECKS and oracle.CLASSES is CLASSES
+    with pytest.raises(InvalidCase) as info:
+        parse_case(_case(expect={"checks": {"pre": ["speed"]}}))
+    assert str(info.value) == (
+        "expect.checks.pre[0]: unknown check 'speed'; checks are completion, byte_count, "
+        "retry_bound, hang, error, kernel_bug"
+    )
+    with pytest.raises(InvalidCase) as info:
+        parse_case(_case(expect={"differential": {"pre/post": "better"}}))
+    assert str(info.value) == (
+        "expect.differential.pre/post: unknown class 'better'; classes are same, fixed, "
+        "regressed, both, benign"
+    )
+
+
+def test_an_unregistered_version_is_left_to_the_shell() -> None:
+    """sim knows no registry: a well-formed version name parses (the shell's
+    `check_expect_versions` refuses it; tests/test_bad_input.py)."""
+    case = parse_case(_case(expect={"checks": {"pre2": []}, "differential": {"pre/pre2": "same"}}))
+    assert case.expect == {"checks": {"pre2": []}, "differential": {"pre/pre2": "same"}}
 
 
 def test_defaults_are_the_documented_ones() -> None:

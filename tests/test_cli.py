@@ -117,3 +117,63 @@ def test_trace_prints_timeline_plain_when_piped() -> None:
     assert "timeline post" in proc.stdout
     assert "\x1b[" not in proc.stdout
     assert "   1  disk     I/O on p0 done (gen 1 on disk)" in proc.stdout
+
+
+def test_version_prints_the_installed_version(capsys: pytest.CaptureFixture[str]) -> None:
+    """`pagefuzz --version`: the distribution's version, which is pyproject's (0.1.0)."""
+    with pytest.raises(SystemExit) as info:
+        main(["--version"])
+    assert info.value.code == 0
+    assert capsys.readouterr().out == "pagefuzz 0.1.0\n"
+
+
+def test_version_falls_back_to_pyproject(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run from a checkout that was never installed: pyproject.toml's version."""
+    from importlib import metadata
+
+    from pagefuzz import _version
+
+    def missing(name: str) -> str:
+        raise metadata.PackageNotFoundError(name)
+
+    monkeypatch.setattr(metadata, "version", missing)
+    assert _version.package_version() == "0.1.0"
+
+
+def test_every_public_name_imports() -> None:
+    """pagefuzz's `__all__` is its public API: each name is there and importable."""
+    import pagefuzz
+
+    assert {"evaluate", "Evaluation", "FindingKey", "load_source", "load_case"} <= set(
+        pagefuzz.__all__
+    )
+    for name in pagefuzz.__all__:
+        namespace: dict[str, object] = {}
+        exec(f"from pagefuzz import {name}", namespace)
+        assert namespace[name] is getattr(pagefuzz, name)
+
+
+def test_versions_and_its_alias_add_up(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`--versions pre --impl post` names both, in order, on explore as on replay. One step is
+    one AIO write, and the drain: pre counts the page it waits on before waiting (`next =
+    page->index + 1`), so it claims the range with the I/O in flight (completion, byte_count)
+    and completes with its entry queued (kernel_bug); post, on a write whose batch reaches
+    `last`, writes out only the first page and completes with the second dirty (completion),
+    and on an unaligned write clamps the negative `bytes` to `count` with its entry queued
+    (kernel_bug). README's walk-through and docs/findings.md trace both."""
+    out = tmp_path / "x"
+    argv = ["explore", "--max-steps", "1", "--versions", "pre", "--impl", "post", "--out", str(out)]
+    assert main([*argv, "--json"]) == 1
+    cert = json.loads(capsys.readouterr().out)
+    assert list(cert["versions"]) == ["pre", "post"]
+    assert sorted(cert["versions"]["pre"]) == [
+        "pre/byte_count/aio_write",
+        "pre/completion/aio_write",
+        "pre/kernel_bug/aio_write",
+    ]
+    assert sorted(cert["versions"]["post"]) == [
+        "post/completion/aio_write",
+        "post/kernel_bug/aio_write",
+    ]
+    assert main(["replay", str(ONE_PAGE), "--json", "--impl", "post", "--versions", "pre"]) == 0
+    assert list(json.loads(capsys.readouterr().out)["versions"]) == ["post", "pre"]

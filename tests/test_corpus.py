@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from oracle.evaluate import evaluate
 from pagefuzz._output import event_line
-from pagefuzz._replay import load_case, replay_case
+from pagefuzz._replay import load_case
 
 CORPUS = Path(__file__).resolve().parent.parent / "corpus"
 CASES = sorted(CORPUS.rglob("*.json"))
@@ -24,7 +25,7 @@ def test_corpus_is_not_empty() -> None:
 def test_corpus_case_meets_its_expectation(path: Path) -> None:
     case = load_case(path)
     assert case.expect is not None, f"{path}: every shipped case carries an expect block"
-    outcome = replay_case(case, versions=_versions_named(case.expect))
+    outcome = evaluate(case, _versions_named(case.expect))
     if not outcome.expectation_ok:
         lines = [m.line() for m in outcome.mismatches]
         for name, record in outcome.records.items():

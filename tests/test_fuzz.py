@@ -7,6 +7,8 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -15,24 +17,29 @@ from helpers import pagefuzz as _pagefuzz
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fuzz.decode import STEPS_MAX, decode
-from fuzz.minimize import is_one_minimal, minimize
+import fuzz.minimize
+from fuzz.decode import decode
+from fuzz.grammar import DECODED_STEPS_MAX
+from fuzz.minimize import Minimizer, is_one_minimal, minimize, sort_key
 from fuzz.strategies import cases
 from fuzz.target import Evaluator
+from impls.registry import DEFAULT_VERSIONS
+from oracle.evaluate import FindingKey
 from pagefuzz._replay import load_case
+from sim import Case, Step
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "corpus" / "examples"
-VERSIONS = ["pre", "post", "recheck-locked"]
+VERSIONS = list(DEFAULT_VERSIONS)
 
 
 @settings(max_examples=300, deadline=None)
 @given(st.binary(max_size=80))
 def test_decoder_is_total(data: bytes) -> None:
-    """Any byte string decodes to a valid case of at most STEPS_MAX steps that runs to a verdict
-    in every version: no exception escapes the world or the oracle."""
+    """Any byte string decodes to a valid case of at most DECODED_STEPS_MAX steps that runs to a
+    verdict in every version: no exception escapes the world or the oracle."""
     case = decode(data)
-    assert len(case.steps) <= STEPS_MAX
+    assert len(case.steps) <= DECODED_STEPS_MAX
     Evaluator(VERSIONS).evaluate(case)
 
 
@@ -72,7 +79,7 @@ def test_minimised_examples_are_one_minimal_and_no_longer(name: str, finding: st
     case = load_case(EXAMPLES / name)
     evaluator = Evaluator(VERSIONS)
     shown = {f.key: f.signature for f in evaluator.evaluate(case).failures}
-    target = frozenset({shown[finding]})
+    target = frozenset({shown[FindingKey.parse(finding)]})
     small, _removed = minimize(case, evaluator, target)
     assert len(small.steps) <= len(case.steps)
 
@@ -91,12 +98,68 @@ def test_minimise_reduces_a_fuzzed_case() -> None:
     case = decode(data)
     evaluator = Evaluator(VERSIONS)
     sig = {f.key: f.signature for f in evaluator.evaluate(case).failures}[
-        "post/completion/aio_write"
+        FindingKey("post", "completion", "aio_write")
     ]
     small, removed = minimize(case, evaluator, frozenset({sig}))
     assert [s.op for s in small.steps] == ["aio_write"]
     assert small.steps[0].count == 8192
     assert removed
+
+
+def test_minimiser_refuses_a_larger_candidate() -> None:
+    """one-page-aio (A writes 4096 bytes at 0; page 0 completes) shows pre's completion bug.
+    The same case with A's count raised to 8192 still shows it (and more), but it is larger:
+    same steps, same file, and its first step's key (no pause, no error, pos 0, count 8192)
+    is above (.., 0, 4096). try_case keeps the case it had, without running the candidate."""
+    case = load_case(EXAMPLES / "one-page-aio.json")
+    evaluator = Evaluator(VERSIONS)
+    target = frozenset({FindingKey("pre", "completion", "aio_write").signature})
+    larger = replace(case, steps=(replace(case.steps[0], count=8192), *case.steps[1:]))
+    assert target <= {f.signature for f in evaluator.evaluate(larger).failures}
+    assert sort_key(case) < sort_key(larger)
+    m = Minimizer(evaluator, target)
+    assert m.try_case(case, larger, "count 4096 -> 8192") is case
+    assert m.tries == 0 and m.removed == []
+    smaller = replace(case, config=replace(case.config, file_pages=0))
+    assert m.try_case(case, smaller, "config.file_pages 1 -> 0") is smaller
+    assert m.tries == 1 and m.removed == ["config.file_pages 1 -> 0"]
+
+
+def test_a_pass_that_grows_the_case_changes_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A value pass that first offers every step's count one page up (each keeping the
+    findings, as above) is refused at every offer: the minimised case and what was removed are
+    those of the passes as they are."""
+    case = load_case(EXAMPLES / "post-two-page-last1.json")
+    evaluator = Evaluator(VERSIONS)
+    target = frozenset({FindingKey("post", "completion", "aio_write").signature})
+    expected = minimize(case, evaluator, target)
+    real = fuzz.minimize._simpler_steps
+    offered = []
+
+    def growing(step: Step) -> Iterator[tuple[Step, str]]:
+        if step.count is not None:
+            offered.append(step)
+            yield replace(step, count=step.count + 4096), "count up"
+        yield from real(step)
+
+    monkeypatch.setattr(fuzz.minimize, "_simpler_steps", growing)
+    assert minimize(case, evaluator, target) == expected
+    assert offered
+
+
+@settings(max_examples=100, deadline=None)
+@given(cases(max_steps=6))
+def test_every_candidate_of_the_passes_is_smaller(case: Case) -> None:
+    """The sort key refuses nothing the passes offer: each of their candidates (drop one step,
+    simplify one step, simplify the config) is below the case it came from."""
+    key = sort_key(case)
+    for i in range(len(case.steps)):
+        assert sort_key(replace(case, steps=case.steps[:i] + case.steps[i + 1 :])) < key
+        for step, _what in fuzz.minimize._simpler_steps(case.steps[i]):
+            steps = (*case.steps[:i], step, *case.steps[i + 1 :])
+            assert sort_key(replace(case, steps=steps)) < key
+    for config, _what in fuzz.minimize._simpler_configs(case.config):
+        assert sort_key(replace(case, config=config)) < key
 
 
 KNOWN = {

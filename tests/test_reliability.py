@@ -16,8 +16,9 @@ from helpers import start_campaign
 from helpers import wait_for as _wait_for
 
 import fuzz.files
-import fuzz.target
-from fuzz.worker import WorkerState
+import fuzz.store
+from fuzz.target import WorkerState
+from impls.registry import DEFAULT_VERSIONS
 from pagefuzz._replay import load_case
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,9 +36,9 @@ def test_full_disk_loses_no_finding(tmp_path: Path, monkeypatch: pytest.MonkeyPa
             raise OSError(errno.ENOSPC, "No space left on device", str(path))
         real(path, data)
 
-    monkeypatch.setattr(fuzz.target, "write_atomic", flaky)
+    monkeypatch.setattr(fuzz.store, "write_atomic", flaky)
     monkeypatch.setattr(fuzz.files, "write_atomic", flaky)  # under write_json_atomic
-    state = WorkerState(tmp_path, 0, ["pre", "post", "recheck-locked"], "random", 1)
+    state = WorkerState(tmp_path, 0, list(DEFAULT_VERSIONS), "random", 1)
     case = load_case(ROOT / "corpus" / "examples" / "one-page-aio.json")
     state.execute(case, None)
     assert state.pending and state.write_errors >= 1

@@ -15,9 +15,12 @@ import pytest
 from mutants import DropsWakeup, LeavesPageLocked
 
 from oracle import judge
+from oracle.evaluate import FindingKey
 from pagefuzz._explain import explain
 from pagefuzz._replay import load_case
-from pagefuzz._report import Finding, build, lane_cell, md_html, md_inline, render_html
+from pagefuzz._report import build
+from pagefuzz._report_analysis import Finding
+from pagefuzz._report_html import lane_cell, md_html, md_inline, render_html
 from sim import run_case
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,7 +46,7 @@ def browser_or_skip(env: Mapping[str, str] | None = None) -> str:
 
 def test_findings_report_is_up_to_date() -> None:
     """CI fails when docs/findings.md differs from what the corpus and evidence give now."""
-    text, _findings, _campaigns = build(ROOT)
+    text, _report = build(ROOT)
     assert (ROOT / "docs" / "findings.md").read_text(encoding="utf-8") == text
 
 
@@ -66,15 +69,16 @@ def test_every_section_5_post_prediction_is_a_finding() -> None:
     repository) predicts, for post: completion with the wait entry queued (unaligned pos:
     kernel_bug), pages credited without being written (completion and byte_count). Each appears as a
     finding of the report, shown by post."""
-    _text, findings, _ = build(ROOT)
-    keys = {f.key for f in findings}
-    for key in (
+    _text, report = build(ROOT)
+    keys = {f.key for f in report.findings}
+    for text in (
         "post/completion/aio_write",
         "post/kernel_bug/aio_write",
         "post/byte_count/aio_write",
     ):
+        key = FindingKey.parse(text)
         assert key in keys
-        finding = next(f for f in findings if f.key == key)
+        finding = next(f for f in report.findings if f.key == key)
         assert finding.shown_by["post"] and not finding.shown_by["fixed"]
         assert "No explanation" not in explain(key)
 
@@ -241,14 +245,14 @@ class Rendered:
 
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory: pytest.TempPathFactory) -> Rendered:
-    _text, findings, campaigns = build(ROOT)
-    index = render_html(tmp_path_factory.mktemp("html"), findings, campaigns, ROOT)
+    _text, report = build(ROOT)
+    index = render_html(tmp_path_factory.mktemp("html"), report)
     tree = _Tree()
     tree.feed(index.read_text(encoding="utf-8"))
     tree.close()
     assert [n.tag for n in tree.open] == ["document"]  # every element closed
     (body,) = tree.root.find_all("body")
-    return Rendered(index, findings, body)
+    return Rendered(index, report.findings, body)
 
 
 def _markdown_section(title: str) -> list[str]:
@@ -400,7 +404,7 @@ def test_every_violation_is_marked_in_its_versions_lane_at_its_step(rendered: Re
     """For every finding and version: the marks in the lane are exactly the oracle's violations
     (check, explanation, step), none left out and none extra."""
     for f in rendered.findings:
-        section = _section(rendered, f.key)
+        section = _section(rendered, str(f.key))
         for version, record in f.records.items():
             marked = sorted(
                 (label.removesuffix("drain"), cls.split(" v-")[1], text.split(": ", 1)[1])

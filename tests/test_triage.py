@@ -8,7 +8,9 @@ from pathlib import Path
 from helpers import pagefuzz as _pagefuzz
 from helpers import start_campaign, wait_for
 
-from pagefuzz._replay import load_case, replay_case
+from impls.registry import DEFAULT_VERSIONS
+from oracle.evaluate import evaluate
+from pagefuzz._replay import load_case
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "corpus" / "examples"
@@ -57,7 +59,7 @@ def test_triage_groups_minimises_classifies_and_promotes(tmp_path: Path) -> None
     for path in promoted:
         case = load_case(path)
         assert case.expect is not None
-        assert replay_case(case).expectation_ok
+        assert evaluate(case, DEFAULT_VERSIONS).expectation_ok
 
 
 def test_triage_reports_a_corrupt_file_and_goes_on(tmp_path: Path) -> None:

@@ -1,0 +1,263 @@
+"""What the corpus and the evidence say, as data: the report's facts before any rendering.
+
+Inputs, all committed so that the report is reproducible: the minimal cases in
+`corpus/findings/`, campaign summaries in `evidence/campaigns/`, explore certificates in
+`evidence/certificates/`, and the versions' sources. Every case is evaluated
+(`oracle.evaluate.evaluate`) while the report is written, nothing is copied from an earlier
+report: a change to the world, a version or the oracle shows up as a changed report.
+`_report_markdown` and `_report_html` render a `Report`; nothing here formats text for a reader.
+"""
+
+from __future__ import annotations
+
+import difflib
+import inspect
+import json
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Final
+
+from impls.registry import get_version
+from oracle import Violation
+from oracle.checks import stormed_iocbs
+from oracle.evaluate import Evaluation, FindingKey, evaluate
+from oracle.verdict import OBSERVABLE_KINDS
+from pagefuzz._replay import CaseFileError, collect_case_files, load_case
+from sim import Case, RunRecord
+from sim.events import EventKind
+
+REPORT_VERSIONS: Final = ("pre", "post", "recheck-locked", "fixed")
+#: The consequences for post that section 5 of kernel-model.md (the project's kernel-semantics
+#: spec, kept outside this repository) derives by hand from the seed, each with the hand-traced
+#: example case that shows it (tests/test_golden.py has the working).
+PREDICTIONS: Final = (
+    (
+        "a batch reaching `last` sets `next > last`: only its first page is written out, one page "
+        "of progress per wait-phase call",
+        "corpus/examples/post-two-page-last1.json",
+    ),
+    (
+        "a page found without mapping after the lookup: `curr = next` credits the rest of the "
+        "batch",
+        "corpus/examples/post-unmapped-credits-batch.json",
+    ),
+    (
+        "`pos` not page-aligned, first page under writeback: negative `bytes` clamped to "
+        "`count` by the unsigned compare",
+        "corpus/examples/post-unaligned-clamp.json",
+    ),
+    (
+        "the range's own page gone, a later page present: the lookup returns a page beyond `last`, "
+        "waited on and credited",
+        "corpus/examples/post-lookup-beyond-last.json",
+    ),
+)
+#: The modelling choices the sources leave open (`lookup_next`, `filtered_wakeups`), each
+#: finding replayed under every one.
+CHOICES: Final = (("last+1", False), ("last+1", True), ("cursor", False), ("cursor", True))
+#: The events drawn in lanes: the observable ones the differential aligns on.
+LANE_KINDS: Final = OBSERVABLE_KINDS - {EventKind.START, EventKind.SKIP}
+
+Evidence = list[tuple[str, dict[str, Any]]]
+
+
+@dataclass
+class Finding:
+    """One finding of the corpus: its key, the minimal case that shows it (and its file), the
+    case evaluated in every REPORT_VERSIONS, which versions show the same check for the same
+    kind of request on it, and whether it still shows under each modelling choice."""
+
+    key: FindingKey
+    path: Path
+    case: Case
+    evaluation: Evaluation
+    shown_by: dict[str, bool]
+    holds_under: dict[tuple[str, bool], bool]
+
+    @property
+    def version(self) -> str:
+        return self.key.version
+
+    @property
+    def check(self) -> str:
+        return self.key.check
+
+    @property
+    def records(self) -> dict[str, RunRecord]:
+        return self.evaluation.records
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """One of the spec's predictions for post: its words, its example, the checks post and
+    fixed violate on the example now, and the findings of the same check and kind."""
+
+    text: str
+    example: str
+    post_checks: tuple[str, ...]
+    fixed_checks: tuple[str, ...]
+    findings: tuple[FindingKey, ...]
+
+
+@dataclass
+class Report:
+    """Everything the report says, as data."""
+
+    findings: list[Finding]
+    campaigns: Evidence
+    certificates: Evidence
+    corpus_cases: int
+    fixed_passes: int
+    predictions: list[Prediction]
+    fixed_diff: list[str]
+
+    def found_by(self) -> dict[FindingKey, list[str]]:
+        """Finding -> "engine executions (campaign)" for each campaign that found it."""
+        found: dict[FindingKey, list[str]] = {}
+        for name, summary in self.campaigns:
+            for key, f in campaign_findings(summary):
+                found.setdefault(key, []).append(
+                    f"{summary.get('engine', '?')} {f.get('first_seen_executions', '?')} ({name})"
+                )
+        return found
+
+
+def campaign_findings(summary: dict[str, Any]) -> list[tuple[FindingKey, dict[str, Any]]]:
+    """A campaign summary's findings, each with its key parsed (the file's edge)."""
+    return [(FindingKey.parse(f["key"]), f) for f in summary.get("findings", [])]
+
+
+def file_stem(key: FindingKey) -> str:
+    """How promoted finding files start their name (`triage --promote`: `<stem>-<sig6>`)."""
+    return f"{key.version}-{key.check}-{key.kind}"
+
+
+def load_findings(corpus: Path, root: Path) -> list[Finding]:
+    """One finding per case in corpus/findings (the case's name says which; verified)."""
+    findings = []
+    directory = corpus / "findings"
+    files = collect_case_files([directory]) if directory.exists() else []
+    for path in files:
+        case = replace(load_case(path), expect=None)
+        evaluation = evaluate(case, REPORT_VERSIONS)
+        wanted = [k for k in evaluation.keys if file_stem(k) in case.name]
+        if not wanted:
+            continue  # no longer a finding: the report says so through the summary counts
+        key = min(wanted)
+        shown = {
+            v: any(
+                (k.check, k.kind) == (key.check, key.kind)
+                for k in evaluation.keys
+                if k.version == v
+            )
+            for v in REPORT_VERSIONS
+        }
+        holds = {}
+        for rule, filtered in CHOICES:
+            config = replace(case.config, lookup_next=rule, filtered_wakeups=filtered)
+            variant = replace(case, config=config)
+            holds[(rule, filtered)] = key in evaluate(variant, [key.version]).keys
+        findings.append(Finding(key, path.relative_to(root), case, evaluation, shown, holds))
+    return sorted(findings, key=lambda f: f.key)
+
+
+def load_json_dir(directory: Path) -> Evidence:
+    """Every *.json of an evidence directory, by name, in name order."""
+    out = []
+    if directory.exists():
+        for path in sorted(directory.glob("*.json")):
+            try:
+                out.append((path.stem, json.loads(path.read_text(encoding="utf-8"))))
+            except (OSError, ValueError) as exc:
+                raise CaseFileError(f"{path}: unreadable: {exc}") from None
+    return out
+
+
+def corpus_passes(root: Path) -> tuple[int, int]:
+    """(corpus cases, cases `fixed` passes): the answer's last line."""
+    files = collect_case_files([root / "corpus"])
+    passes = 0
+    for path in files:
+        case = replace(load_case(path), expect=None)
+        passes += evaluate(case, ["fixed"]).verdicts["fixed"].passed
+    return len(files), passes
+
+
+def predictions(findings: list[Finding], root: Path) -> list[Prediction]:
+    """Each prediction of the spec for post, replayed on its example now."""
+    keys = {f.key for f in findings}
+    out = []
+    for text, example in PREDICTIONS:
+        case = replace(load_case(root / example), expect=None)
+        verdicts = evaluate(case, ["post", "fixed"]).verdicts
+        post_checks = verdicts["post"].checks
+        matching = tuple(
+            k for k in (FindingKey("post", c, "aio_write") for c in post_checks) if k in keys
+        )
+        out.append(Prediction(text, example, post_checks, verdicts["fixed"].checks, matching))
+    return out
+
+
+def post_fixed_diff() -> list[str]:
+    """The candidate fix's difference from post: their `operate_on_page_range`, unified."""
+    post = inspect.getsource(type(get_version("post")).operate_on_page_range).splitlines()
+    fixed = inspect.getsource(type(get_version("fixed")).operate_on_page_range).splitlines()
+    return list(
+        difflib.unified_diff(post, fixed, "impls/post.py", "impls/fixed.py", lineterm="", n=2)
+    )
+
+
+def gather(root: Path) -> Report:
+    """The report's facts for the checkout at `root`."""
+    findings = load_findings(root / "corpus", root)
+    cases, passes = corpus_passes(root)
+    return Report(
+        findings=findings,
+        campaigns=load_json_dir(root / "evidence" / "campaigns"),
+        certificates=load_json_dir(root / "evidence" / "certificates"),
+        corpus_cases=cases,
+        fixed_passes=passes,
+        predictions=predictions(findings, root),
+        fixed_diff=post_fixed_diff(),
+    )
+
+
+def choice_lengths(choice_certs: Evidence) -> dict[FindingKey, dict[str, int]]:
+    """Finding -> certificate name -> shortest counterexample's length, for the certificates
+    explored under each modelling choice."""
+    per: dict[FindingKey, dict[str, int]] = {}
+    for name, cert in choice_certs:
+        for found in cert.get("versions", {}).values():
+            if isinstance(found, dict):
+                for key, info in found.items():
+                    per.setdefault(FindingKey.parse(key), {})[name] = int(info["steps"])
+    return per
+
+
+def violation_seq(record: RunRecord, violation: Violation) -> int | None:
+    """The event a violation is about, where the record tells: the BUG itself, the progress
+    report that counted unsynced pages, the settle bound a storm hit, or the request's
+    completion. None for what is judged only at the end (hangs, leaks)."""
+    if violation.check == "kernel_bug":
+        bugs = (b for b in record.kernel_bugs if b.step == violation.step)
+        return next((b.seq for b in bugs if b.what == violation.explanation), None)
+    if violation.check == "byte_count" and violation.evidence:
+        # Only a progress report's over-count carries pages; they are among the pages it claimed.
+        late = {(p.index, p.serial) for p in violation.evidence}
+        for prog in record.progress:
+            claimed = {(p.index, p.serial) for p in prog.pages}
+            same = (str(prog.request), prog.step) == (violation.request, violation.step)
+            if same and late <= claimed:
+                return prog.seq
+    if violation.check == "retry_bound" and violation.request in stormed_iocbs(record):
+        # A storm is charged at the step whose settle bound stopped it: that bound's line.
+        bounds = (
+            e for e in record.events if e.kind == EventKind.BOUND and e.step == violation.step
+        )
+        storm = next(bounds, None)
+        if storm is not None:
+            return storm.seq
+    request = next((r for r in record.requests if r.name == violation.request), None)
+    if request is not None and request.completed_at == violation.step:
+        return request.completed_seq
+    return None

@@ -1,0 +1,93 @@
+"""What the scheduler runs, and what it was asked to do: tasks, iocbs, their states, requests.
+
+An `Actor` is anything the world resumes one at a time (R2): a `Task` doing the work of a case
+step, or an `Iocb` (struct kiocb, fs/aio.c), whose runs on the AIO workqueue are `aio_run_iocb`
+calls. Its code is a generator that yields only `sim.points` values; `state` says where it stands
+with the scheduler (sim/sched.py). A `Request` is a write(2) or io_submit as the oracle sees it:
+what it asked for and how it ended.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+from sim.mm import page_range
+from sim.points import Gen
+from sim.record import PageState, RequestId, Wakeup
+
+if TYPE_CHECKING:
+    from sim.waitqueue import WaitEntry
+
+
+class ActorState(StrEnum):
+    """Where an actor stands with the scheduler (its value is how traces and skips show it)."""
+
+    IDLE = "idle"  # no code to run: none given yet, finished, or an iocb between runs
+    RUNNABLE = "runnable"  # on the run list
+    RUNNING = "running"  # being resumed now
+    ASLEEP = "asleep"  # yielded SLEEP with its wait entry queued; a wakeup makes it runnable
+    PAUSED = "paused"  # stopped at a named point by `run X until P`; only `run X` resumes it
+
+
+@dataclass(eq=False)
+class Actor:
+    """Anything the scheduler runs: a task, or an iocb's runs on the AIO workqueue. Kernel
+    threads that never sleep here (the VM's reclaim and write-out, `World.vm`) are bare actors:
+    they hold page locks but are never scheduled."""
+
+    name: str
+    gen: Gen[None] | None = None
+    state: ActorState = ActorState.IDLE
+    sync_entry: WaitEntry | None = None
+    work_started: int = 0  # the seq of the first event of its current code
+
+    @property
+    def io_wait(self) -> WaitEntry | None:
+        """`current->io_wait`: the AIO entry for an iocb run, None (synchronous) for a task."""
+        return None
+
+
+@dataclass(eq=False)
+class Task(Actor):
+    request: Request | None = None
+    doing: str = ""  # the op of its current or last piece of work
+
+
+@dataclass(eq=False)
+class Iocb(Actor):
+    request: Request | None = None
+    nbytes: int = 0
+    left: int = 0
+    pos: int = 0
+    kicked: bool = False
+    synced: bool = False
+    completed: bool = False
+    retries: int = 0
+    entry: WaitEntry | None = None
+
+    @property
+    def io_wait(self) -> WaitEntry | None:
+        return self.entry
+
+
+@dataclass(eq=False)
+class Request:
+    """What an O_SYNC or buffered write asked for and how it ended."""
+
+    id: RequestId
+    kind: str
+    pos: int
+    count: int
+    submitted_at: int
+    result: int | None = None
+    completed_at: int | None = None
+    completed_seq: int | None = None
+    not_on_disk: tuple[int, ...] = ()
+    generations: dict[int, tuple[int, int]] = field(default_factory=dict)
+    pages_at_completion: tuple[PageState, ...] = ()
+    wakeups: list[Wakeup] = field(default_factory=list)
+
+    def index_range(self) -> range:
+        return page_range(self.pos, self.count)

@@ -1,0 +1,151 @@
+"""The scheduler: one FIFO run list, dispatches, settles, pauses and the drain (R2-R4 of
+kernel-model.md, the project's kernel-semantics spec kept outside this repository; docs/model.md,
+"Scheduling").
+
+The world resumes one actor at a time: the running actor goes on until it sleeps, ends, or passes
+the named point a `run X until P` step asked for (then it is paused, and only `run X` resumes
+it). Whoever chooses what runs next from outside (PCT, the explorer) asks `runnable()` and takes
+a step (`World.step`); nothing else of the scheduler is theirs to read (shuttle's scheduler
+answers only "which task next").
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Final, NamedTuple
+
+from sim.actors import Actor, ActorState, Iocb
+from sim.case import Step
+from sim.events import Message
+from sim.points import SLEEP, Point, Yield
+from sim.record import SettleBoundHit
+
+if TYPE_CHECKING:
+    from sim.world import World
+
+#: Dispatches one run may make in all, whatever the settle bounds: a hard stop for totality.
+DISPATCHES_MAX: Final = 1_000_000
+#: The name under which the disk acts (a `complete_io` step).
+DISK: Final = "disk"
+# The states a dispatch moves actors through, bound once: on Python 3.11 looking an Enum member
+# up (EnumType.__getattr__) costs a dispatch more than its bookkeeping (sim/events.py, Message).
+IDLE: Final = ActorState.IDLE
+RUNNABLE: Final = ActorState.RUNNABLE
+RUNNING: Final = ActorState.RUNNING
+ASLEEP: Final = ActorState.ASLEEP
+PAUSED: Final = ActorState.PAUSED
+
+
+class Choice(NamedTuple):
+    """One thing that can act next: an actor on the run list or paused (a `run` step of it), or
+    the disk with the write-out of page `page` in flight (a `complete_io` step of that page)."""
+
+    actor: str
+    page: int | None = None
+
+
+def runnable(k: World) -> tuple[Choice, ...]:
+    """What can act now, in a fixed order: the run list in its order, the paused actors in the
+    order they paused, then the disk once per write-out in flight, oldest first. Anything else
+    a step could name does nothing (a `run` of an actor not listed is skipped; a `complete_io`
+    with nothing in flight only logs that)."""
+    return (
+        *(Choice(actor.name) for actor in k.run_list),
+        *(Choice(actor.name) for actor in k.paused),
+        *(Choice(DISK, page.index) for page in k.device.outstanding),
+    )
+
+
+def make_runnable(k: World, actor: Actor) -> None:
+    if actor.state is not RUNNABLE:
+        actor.state = RUNNABLE
+        k.run_list.append(actor)
+
+
+def dispatch(k: World, actor: Actor, until: str | None = None) -> None:
+    """Run one actor until it sleeps, ends, or passes the named point `until`."""
+    k.dispatches += 1
+    if isinstance(actor, Iocb) and actor.gen is None:
+        actor.gen = k.aio_run_iocb(actor)
+        actor.work_started = k.events.seq
+    assert actor.gen is not None
+    if actor.state is PAUSED:
+        k.log(actor.name, Message.RESUME)
+    actor.state = RUNNING
+    k.current = actor
+    while True:
+        try:
+            point: Yield = next(actor.gen)
+        except StopIteration:
+            actor.gen = None
+            actor.state = IDLE
+            if isinstance(actor, Iocb) and actor.kicked and not actor.completed:
+                make_runnable(k, actor)
+            break
+        if point is SLEEP:
+            actor.state = ASLEEP
+            break
+        assert isinstance(point, Point)
+        if point.name == until:
+            actor.state = PAUSED
+            k.paused.append(actor)
+            k.log(actor.name, Message.PAUSE, (point.name,))
+            break
+    k.current = None
+
+
+def settle(k: World) -> None:
+    """Run the run list until it is empty or the settle bound is reached (R2)."""
+    runs: dict[str, int] = {}
+    dispatched = 0
+    while k.run_list:
+        if dispatched >= k.config.settle_bound:
+            storm = tuple(
+                sorted(
+                    ((n, c) for n, c in runs.items() if n in k.iocbs),
+                    key=lambda item: (-item[1], item[0]),
+                )
+            )
+            k.bound_hits.append(SettleBoundHit(step=k.step_index, iocbs=storm))
+            still = tuple(a.name for a in k.run_list)
+            k.log("sched", Message.BOUND, (k.config.settle_bound, still))
+            return
+        if k.dispatches >= DISPATCHES_MAX:
+            k.budget_hit = True
+            return
+        actor = k.run_list.pop(0)
+        dispatched += 1
+        runs[actor.name] = runs.get(actor.name, 0) + 1
+        dispatch(k, actor)
+
+
+def run_actor(k: World, step: Step) -> bool:
+    """The `run X [until P]` step: dispatch X if it is runnable or paused; False (skipped) if
+    not."""
+    name = step.actor
+    assert name is not None
+    actor: Actor | None = k.iocbs.get(name) if step.iocb is not None else k.tasks.get(name)
+    if actor is None:
+        k.log(name, Message.SKIP_UNKNOWN, (name,))
+        return False
+    if actor.state not in (RUNNABLE, PAUSED):
+        k.log(name, Message.SKIP_RUN, (name, actor.state))
+        return False
+    if actor.state is RUNNABLE:
+        k.run_list.remove(actor)
+    else:
+        k.paused.remove(actor)
+    dispatch(k, actor, step.until)
+    return True
+
+
+def drain(k: World) -> None:
+    """After the last step: resume paused actors, settle, complete I/O oldest first (R4)."""
+    k.step_index = len(k.case.steps)
+    k.log("sched", Message.DRAIN)
+    for actor in k.paused:
+        make_runnable(k, actor)
+    k.paused.clear()
+    settle(k)
+    while (page := k.device.oldest()) is not None and not k.budget_hit:
+        k.end_page_writeback(page, error=False)
+        settle(k)

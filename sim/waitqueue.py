@@ -1,0 +1,61 @@
+"""Wait queues: a `wait_queue_head_t` and its entries (prepare_to_wait and __wake_up of 2.6.0,
+rules 7 and R1 of kernel-model.md, the project's kernel-semantics spec kept outside this
+repository).
+
+A `WaitQueue` keeps entries head first. `add` puts an entry at the head, as prepare_to_wait does
+(R1); a wake-all walks a `snapshot` from the head and `remove`s each entry it wakes, as
+autoremove_wake_function and aio_wake_function do. Which queue a page hashes to and what waking an
+entry does belong to the page cache (sim/filemap.py: page_waitqueue, wake_up_page): this file only
+keeps the entries, their order, and which queue each is on (trio's ParkingLot, without the
+scheduling).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sim.actors import Actor
+    from sim.mm import Page
+
+
+@dataclass(eq=False)
+class WaitEntry:
+    """An entry on a hashed wait queue: a sleeping actor's, or an iocb's `ki_wait`."""
+
+    owner: Actor
+    aio: bool
+    page: Page | None = None  # the page a synchronous sleeper waits on (filtered wakeups)
+    queue: int | None = None  # the index of the queue it is on; None while on none
+
+
+class WaitQueue:
+    """One hashed wait queue of the table (`World.queues[index]`)."""
+
+    __slots__ = ("entries", "index")
+
+    def __init__(self, index: int) -> None:
+        self.index = index
+        self.entries: list[WaitEntry] = []
+
+    def add(self, entry: WaitEntry) -> None:
+        """prepare_to_wait: the entry goes in at the head (R1)."""
+        self.entries.insert(0, entry)
+        entry.queue = self.index
+
+    def remove(self, entry: WaitEntry) -> None:
+        self.entries.remove(entry)
+        entry.queue = None
+
+    def snapshot(self) -> list[WaitEntry]:
+        """The entries head first, as a wake-all walks them: removing one does not disturb the
+        walk."""
+        return list(self.entries)
+
+    def __iter__(self) -> Iterator[WaitEntry]:
+        return iter(self.entries)
+
+    def __len__(self) -> int:
+        return len(self.entries)
