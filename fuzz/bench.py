@@ -22,17 +22,17 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, Final
 
-from fuzz.bench_render import render
-from fuzz.decode import decode
-from fuzz.engines import ENGINES
-from fuzz.explore import Bound, explore
-from fuzz.files import corpus_cases
-from fuzz.libfuzzer import LIBFUZZER_ARGS, final_executions
-from fuzz.minimize import minimize
-from fuzz.target import Evaluator
-from fuzz.worker import random_bytes
-from impls.registry import DEFAULT_VERSIONS
-from oracle.evaluate import evaluate
+from pagefuzz.fuzz.bench_render import render
+from pagefuzz.fuzz.decode import decode
+from pagefuzz.fuzz.engines import ENGINES
+from pagefuzz.fuzz.explore import Bound, explore
+from pagefuzz.fuzz.files import corpus_cases
+from pagefuzz.fuzz.libfuzzer import LIBFUZZER_ARGS, final_executions
+from pagefuzz.fuzz.minimize import minimize
+from pagefuzz.fuzz.target import Evaluator
+from pagefuzz.fuzz.worker import random_bytes
+from pagefuzz.impls.registry import DEFAULT_VERSIONS
+from pagefuzz.oracle.evaluate import evaluate
 
 __all__ = ["measure_memory", "measure_reliability", "render", "run_bench"]
 

@@ -7,7 +7,7 @@ import json
 import statistics
 from typing import Any, Final
 
-from impls.registry import DEFAULT_VERSIONS
+from pagefuzz.impls.registry import DEFAULT_VERSIONS
 
 
 def _median_or_dash(values: list[float]) -> str:

@@ -16,18 +16,18 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Final
 
-from fuzz.engines import DEFAULT_ENGINE, ENGINES
-from fuzz.files import read_json
-from fuzz.known import KnownTally, case_name, known_findings
-from fuzz.minimize import minimize
-from fuzz.pct import pct_bounds
-from fuzz.store import CampaignError, CampaignStore, new_campaign_dir, shown_path
-from fuzz.summary import CampaignSummary, FindingLine, Machine, Sample, WorkerRow
-from fuzz.supervisor import Supervisor
-from fuzz.target import Evaluator
-from impls.registry import DEFAULT_VERSIONS, REGISTRY
-from oracle.evaluate import FindingKey
-from sim import parse_case
+from pagefuzz.fuzz.engines import DEFAULT_ENGINE, ENGINES
+from pagefuzz.fuzz.files import read_json
+from pagefuzz.fuzz.known import KnownTally, case_name, known_findings
+from pagefuzz.fuzz.minimize import minimize
+from pagefuzz.fuzz.pct import pct_bounds
+from pagefuzz.fuzz.store import CampaignError, CampaignStore, new_campaign_dir, shown_path
+from pagefuzz.fuzz.summary import CampaignSummary, FindingLine, Machine, Sample, WorkerRow
+from pagefuzz.fuzz.supervisor import Supervisor
+from pagefuzz.fuzz.target import Evaluator
+from pagefuzz.impls.registry import DEFAULT_VERSIONS, REGISTRY
+from pagefuzz.oracle.evaluate import FindingKey
+from pagefuzz.sim import parse_case
 
 __all__ = ["Campaign", "CampaignError", "new_campaign_dir", "shown_path"]
 

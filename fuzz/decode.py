@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any, Final
 
-from fuzz.grammar import (
+from pagefuzz.fuzz.grammar import (
     DECODED_STEPS_MAX,
     Choose,
     Field,
@@ -25,7 +25,7 @@ from fuzz.grammar import (
     op_from,
     step_from,
 )
-from sim.case import FORMAT, Case, parse_case
+from pagefuzz.sim.case import FORMAT, Case, parse_case
 
 #: The longest input that still matters: two config bytes and two bytes per step (libFuzzer's
 #: -max_len).

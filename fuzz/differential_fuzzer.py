@@ -21,15 +21,15 @@ from pathlib import Path
 import atheris
 
 if os.environ.get("PAGEFUZZ_NO_INSTRUMENT") != "1":  # the benchmark's uninstrumented mode
-    with atheris.instrument_imports(include=["sim", "impls"]):
-        import impls.registry  # noqa: F401  (instrumented before anything else imports it)
-        import sim.world  # noqa: F401
+    with atheris.instrument_imports(include=["pagefuzz.sim", "pagefuzz.impls"]):
+        import pagefuzz.impls.registry
+        import pagefuzz.sim.world  # noqa: F401
 
 import zlib
 
-from fuzz.decode import decode
-from fuzz.target import WorkerState
-from impls.registry import DEFAULT_VERSIONS
+from pagefuzz.fuzz.decode import decode
+from pagefuzz.fuzz.target import WorkerState
+from pagefuzz.impls.registry import DEFAULT_VERSIONS
 
 #: Optional feedback on abstract states (PAGEFUZZ_STATE_FEEDBACK=1): each distinct
 #: (version, event kind, next event kind) pair of a run hits one of a pool of libFuzzer counters

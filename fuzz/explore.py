@@ -19,13 +19,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from fuzz.grammar import IOCB_NAMES
-from fuzz.known import case_name
-from impls.registry import get_version
-from oracle.evaluate import FindingKey, evaluate_records
-from sim.case import FORMAT, Case, parse_case
-from sim.cint import PAGE_CACHE_SIZE
-from sim.world import Version, World
+from pagefuzz.fuzz.grammar import IOCB_NAMES
+from pagefuzz.fuzz.known import case_name
+from pagefuzz.impls.registry import get_version
+from pagefuzz.oracle.evaluate import FindingKey, evaluate_records
+from pagefuzz.sim.case import FORMAT, Case, parse_case
+from pagefuzz.sim.cint import PAGE_CACHE_SIZE
+from pagefuzz.sim.world import Version, World
 
 OPS: Final = (
     "aio_write",

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from sim import Case, InvalidCase, parse_case
+from pagefuzz.sim import Case, InvalidCase, parse_case
 
 
 def _create_temporary(path: Path) -> tuple[int, Path]:

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from sim.cint import PAGE_CACHE_SIZE
+from pagefuzz.sim.cint import PAGE_CACHE_SIZE
 
 #: Pages a generated case touches (indices 0..PAGES-1); the seed's bugs show with 1-3.
 PAGES: Final = 4

@@ -11,11 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from fuzz.files import corpus_cases
-from fuzz.store import shown_path
-from fuzz.summary import NotRefound, Refound
-from fuzz.target import Evaluator
-from oracle.evaluate import FindingKey
+from pagefuzz.fuzz.files import corpus_cases
+from pagefuzz.fuzz.store import shown_path
+from pagefuzz.fuzz.summary import NotRefound, Refound
+from pagefuzz.fuzz.target import Evaluator
+from pagefuzz.oracle.evaluate import FindingKey
 
 
 @dataclass(frozen=True)

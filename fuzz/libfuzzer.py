@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 from typing import Any, Final
 
-from fuzz.decode import INPUT_LEN_MAX
+from pagefuzz.fuzz.decode import INPUT_LEN_MAX
 
 #: libFuzzer options: inputs sized for the decoder's longest case, no slow length ramp-up
 #: (measured: time to a bug from ~12 s to ~1 s, ../shared/notes/fuzzing-toolchain.md).

@@ -24,9 +24,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Final
 
-from fuzz.target import Evaluator
-from sim.case import Case, Config, Step
-from sim.cint import PAGE_CACHE_SIZE
+from pagefuzz.fuzz.target import Evaluator
+from pagefuzz.sim.case import Case, Config, Step
+from pagefuzz.sim.cint import PAGE_CACHE_SIZE
 
 #: Cases tried at the most: minimising a 16-step case takes a few hundred; the bound only stops
 #: a pathological case from running for ever.

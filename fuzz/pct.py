@@ -26,15 +26,15 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
-from fuzz.grammar import IOCB_NAMES
-from fuzz.summary import PctBounds
-from impls.registry import get_version
-from oracle import CHECKS
-from oracle.evaluate import FindingKey
-from sim.case import FORMAT, Case, parse_case
-from sim.cint import PAGE_CACHE_SIZE
-from sim.sched import DISK
-from sim.world import World
+from pagefuzz.fuzz.grammar import IOCB_NAMES
+from pagefuzz.fuzz.summary import PctBounds
+from pagefuzz.impls.registry import get_version
+from pagefuzz.oracle import CHECKS
+from pagefuzz.oracle.evaluate import FindingKey
+from pagefuzz.sim.case import FORMAT, Case, parse_case
+from pagefuzz.sim.cint import PAGE_CACHE_SIZE
+from pagefuzz.sim.sched import DISK
+from pagefuzz.sim.world import World
 
 #: Steps one PCT run takes at most (k): enough for 3 iocbs of 2 pages to finish.
 PCT_STEPS_MAX: Final = 24

@@ -27,9 +27,9 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, Final
 
-from fuzz.files import read_json, write_atomic, write_json_atomic
-from oracle.evaluate import Failure
-from sim import Case
+from pagefuzz.fuzz.files import read_json, write_atomic, write_json_atomic
+from pagefuzz.oracle.evaluate import Failure
+from pagefuzz.sim import Case
 
 #: known.json: which signatures a campaign's workers treat as known, and which of them the
 #: corpus shows (key and file: what the summary lists as re-found). Before this format the file

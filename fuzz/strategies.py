@@ -12,7 +12,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from fuzz.grammar import (
+from pagefuzz.fuzz.grammar import (
     DECODED_STEPS_MAX,
     Choose,
     Field,
@@ -21,7 +21,7 @@ from fuzz.grammar import (
     op_from,
     step_from,
 )
-from sim.case import FORMAT, Case, parse_case
+from pagefuzz.sim.case import FORMAT, Case, parse_case
 
 
 def _drawer(draw: st.DrawFn) -> Choose:

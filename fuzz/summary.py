@@ -13,7 +13,7 @@ import platform
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from oracle.evaluate import FindingKey
+from pagefuzz.oracle.evaluate import FindingKey
 
 FORMAT: Final = "pagefuzz/campaign-v1"
 #: Samples of the campaign's progress kept in campaign.json (for plots), thinned beyond this.

@@ -21,10 +21,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
-from fuzz.known import KnownTally
-from fuzz.libfuzzer import LIBFUZZER_ARGS, read_log_stats
-from fuzz.store import CampaignError, CampaignStore
-from fuzz.summary import WorkerRow
+from pagefuzz.fuzz.known import KnownTally
+from pagefuzz.fuzz.libfuzzer import LIBFUZZER_ARGS, read_log_stats
+from pagefuzz.fuzz.store import CampaignError, CampaignStore
+from pagefuzz.fuzz.summary import WorkerRow
 
 #: A worker that exits with an error this soon after starting, this many times in a row, is
 #: broken: the campaign stops and says why.
@@ -127,7 +127,7 @@ class Supervisor:
         return [
             sys.executable,
             "-m",
-            "fuzz.worker",
+            "pagefuzz.fuzz.worker",
             "--engine",
             self.engine,
             "--out",

@@ -21,11 +21,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Final
 
-from fuzz.files import write_json_atomic
-from fuzz.store import CampaignStore, read_known
-from impls.registry import get_version
-from oracle.evaluate import Evaluation, Failure, evaluate
-from sim import Case, Version
+from pagefuzz.fuzz.files import write_json_atomic
+from pagefuzz.fuzz.store import CampaignStore, read_known
+from pagefuzz.impls.registry import get_version
+from pagefuzz.oracle.evaluate import Evaluation, Failure, evaluate
+from pagefuzz.sim import Case, Version
 
 #: Seconds between statistics writes and between re-reads of what other workers found.
 STATS_PERIOD_S: Final = 1.0

@@ -18,11 +18,11 @@ from typing import Final
 
 from hypothesis.database import ExampleDatabase
 
-from fuzz.decode import INPUT_LEN_MAX, decode
-from fuzz.engines import WORKER_ENGINES
-from fuzz.target import WorkerState
-from impls.registry import DEFAULT_VERSIONS
-from sim import Case
+from pagefuzz.fuzz.decode import INPUT_LEN_MAX, decode
+from pagefuzz.fuzz.engines import WORKER_ENGINES
+from pagefuzz.fuzz.target import WorkerState
+from pagefuzz.impls.registry import DEFAULT_VERSIONS
+from pagefuzz.sim import Case
 
 #: Seconds a hypothesis shrink may run past the campaign's end before it is cut short.
 SHRINK_GRACE_S: Final = 5.0
@@ -47,7 +47,7 @@ class _NewFinding(Exception):
 
 def run_pct(state: WorkerState, deadline: float, depth: int) -> None:
     """PCT schedules (fuzz/pct.py), the driving version rotating through the campaign's."""
-    from fuzz.pct import pct_case
+    from pagefuzz.fuzz.pct import pct_case
 
     rng = random.Random(state.seed)
     names = state.evaluator.names
@@ -69,13 +69,14 @@ def _hypothesis_round(
     database: ExampleDatabase,
     targets: set[str],
     smallest: list[Case],
+    reuse: bool = True,
 ) -> Callable[[], None]:
     """One chunk of hypothesis examples as a test function: a new signature raises, so that
     hypothesis' shrinker works on it; `smallest` ends holding the shrunk case."""
     from hypothesis import HealthCheck, Phase, given, settings
     from hypothesis import seed as hypothesis_seed
 
-    from fuzz.strategies import cases
+    from pagefuzz.fuzz.strategies import cases
 
     # settings outermost: @seed sets `database=None` on the settings it finds, and CI=true's
     # profile has no database either; the explicit database here overrides both.
@@ -87,7 +88,10 @@ def _hypothesis_round(
         suppress_health_check=list(HealthCheck),
         report_multiple_bugs=False,
         print_blob=False,
-        phases=(Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink),
+        # Replaying the database (reuse) only in a worker's first chunk: a replayed example
+        # whose finding the campaign now knows no longer fails, and hypothesis deletes such
+        # entries, so reuse in every chunk emptied the database the campaign had just filled.
+        phases=(Phase.explicit, *((Phase.reuse,) if reuse else ()), Phase.generate, Phase.shrink),
     )
     @hypothesis_seed(seed)
     @given(cases())
@@ -125,7 +129,14 @@ def run_hypothesis(
         targets: set[str] = set()
         smallest: list[Case] = []
         test = _hypothesis_round(
-            state, deadline, state.seed * 100_003 + round_index, chunk, database, targets, smallest
+            state,
+            deadline,
+            state.seed * 100_003 + round_index,
+            chunk,
+            database,
+            targets,
+            smallest,
+            reuse=round_index == 0,
         )
         try:
             test()

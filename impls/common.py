@@ -1,6 +1,6 @@
 """The tail every version of operate_on_page_range shares, in C integer semantics."""
 
-from sim.cint import EIOCBRETRY, PAGE_CACHE_SHIFT, signed, unsigned
+from pagefuzz.sim.cint import EIOCBRETRY, PAGE_CACHE_SHIFT, signed, unsigned
 
 
 def range_result(done: int, pos: int, count: int, ret: int) -> int:

@@ -19,10 +19,10 @@ No page lock in the wait path (no retry storms) and progress counted only after 
 succeeded, as in post.
 """
 
-from impls.post import Post
-from sim.cint import EIO, EIOCBRETRY, PAGE_CACHE_SHIFT, PAGEVEC_SIZE, signed, unsigned
-from sim.points import LOOKUP, PAGE, Gen
-from sim.world import Actor, Operator, World
+from pagefuzz.impls.post import Post
+from pagefuzz.sim.cint import EIO, EIOCBRETRY, PAGE_CACHE_SHIFT, PAGEVEC_SIZE, signed, unsigned
+from pagefuzz.sim.points import LOOKUP, PAGE, Gen
+from pagefuzz.sim.world import Actor, Operator, World
 
 
 class Fixed(Post):

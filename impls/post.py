@@ -5,11 +5,11 @@ The gang lookup hands back the next index (`&next`), so no page lock is needed f
 now tests the lookup cursor, not the page just processed. page_writer takes the lock itself.
 """
 
-from impls.common import range_result
-from sim.cint import EIO, EIOCBRETRY, PAGE_CACHE_SHIFT, PAGEVEC_SIZE, unsigned
-from sim.mm import Page
-from sim.points import LOOKUP, PAGE, Gen
-from sim.world import Actor, Operator, Version, World
+from pagefuzz.impls.common import range_result
+from pagefuzz.sim.cint import EIO, EIOCBRETRY, PAGE_CACHE_SHIFT, PAGEVEC_SIZE, unsigned
+from pagefuzz.sim.mm import Page
+from pagefuzz.sim.points import LOOKUP, PAGE, Gen
+from pagefuzz.sim.world import Actor, Operator, Version, World
 
 
 class Post(Version):

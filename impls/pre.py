@@ -5,11 +5,11 @@ operator runs, so a page the waiter could not wait for is already counted. page_
 lock first, which wakes every entry on the hashed queue.
 """
 
-from impls.common import range_result
-from sim.cint import EIO, EIOCBRETRY, PAGE_CACHE_SHIFT, PAGEVEC_SIZE, unsigned
-from sim.mm import Page
-from sim.points import LOOKUP, PAGE, Gen
-from sim.world import Actor, Operator, Version, World
+from pagefuzz.impls.common import range_result
+from pagefuzz.sim.cint import EIO, EIOCBRETRY, PAGE_CACHE_SHIFT, PAGEVEC_SIZE, unsigned
+from pagefuzz.sim.mm import Page
+from pagefuzz.sim.points import LOOKUP, PAGE, Gen
+from pagefuzz.sim.world import Actor, Operator, Version, World
 
 
 class Pre(Version):

@@ -5,11 +5,11 @@ a page is counted only once its operator returned without -EIOCBRETRY, as post d
 progress, but every retry's unlock wakes all iocbs hashed to the same queue: the retry storm.
 """
 
-from impls.common import range_result
-from impls.pre import Pre
-from sim.cint import EIO, EIOCBRETRY, PAGE_CACHE_SHIFT, PAGEVEC_SIZE, unsigned
-from sim.points import LOOKUP, PAGE, Gen
-from sim.world import Actor, Operator, World
+from pagefuzz.impls.common import range_result
+from pagefuzz.impls.pre import Pre
+from pagefuzz.sim.cint import EIO, EIOCBRETRY, PAGE_CACHE_SHIFT, PAGEVEC_SIZE, unsigned
+from pagefuzz.sim.points import LOOKUP, PAGE, Gen
+from pagefuzz.sim.world import Actor, Operator, World
 
 
 class RecheckLocked(Pre):

@@ -6,10 +6,10 @@ locks the page itself, page_waiter sleeps until the writeback bit clears even fo
 pages finished. No page lock is taken in the wait path, so it wakes nobody.
 """
 
-from sim.cint import EIO, EIOCBRETRY, PAGE_CACHE_SHIFT
-from sim.mm import Page
-from sim.points import LOOKUP, PAGE, Gen
-from sim.world import Actor, Operator, Version, World
+from pagefuzz.sim.cint import EIO, EIOCBRETRY, PAGE_CACHE_SHIFT
+from pagefuzz.sim.mm import Page
+from pagefuzz.sim.points import LOOKUP, PAGE, Gen
+from pagefuzz.sim.world import Actor, Operator, Version, World
 
 
 class Reference(Version):

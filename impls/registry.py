@@ -4,12 +4,12 @@
 from collections.abc import Callable
 from typing import Final
 
-from impls.fixed import Fixed
-from impls.post import Post
-from impls.pre import Pre
-from impls.recheck_locked import RecheckLocked
-from impls.reference import Reference
-from sim.world import Version
+from pagefuzz.impls.fixed import Fixed
+from pagefuzz.impls.post import Post
+from pagefuzz.impls.pre import Pre
+from pagefuzz.impls.recheck_locked import RecheckLocked
+from pagefuzz.impls.reference import Reference
+from pagefuzz.sim.world import Version
 
 #: name -> factory. Order is the default order of `replay` and of reports.
 REGISTRY: Final[dict[str, Callable[[], Version]]] = {

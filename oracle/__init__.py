@@ -3,8 +3,8 @@
 Pure: reads `sim.record.RunRecord` values only and never runs the world.
 """
 
-from oracle.checks import CHECKS, Violation
-from oracle.verdict import (
+from pagefuzz.oracle.checks import CHECKS, Violation
+from pagefuzz.oracle.verdict import (
     CLASSES,
     Differential,
     Verdict,

@@ -13,9 +13,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
-from sim.case import CHECKS as CHECKS  # the names, defined once with the case format
-from sim.cint import EAGAIN, EIO, PAGE_CACHE_SHIFT, errno_name
-from sim.record import PageState, RequestId, RequestResult, RunRecord
+from pagefuzz.sim.case import CHECKS as CHECKS  # the names, defined once with the case format
+from pagefuzz.sim.cint import EAGAIN, EIO, PAGE_CACHE_SHIFT, errno_name
+from pagefuzz.sim.record import PageState, RequestId, RequestResult, RunRecord
 
 O_SYNC_KINDS: Final = ("aio_write", "sync_write")
 #: The negative results the write path can legitimately return: -EIO from PageError, -EAGAIN

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
-from impls.registry import get_version
-from oracle.checks import CHECKS
-from oracle.verdict import Differential, Verdict, differential, judge, signature_of
-from sim import Case, RunRecord, Version, run_case
+from pagefuzz.impls.registry import get_version
+from pagefuzz.oracle.checks import CHECKS
+from pagefuzz.oracle.verdict import Differential, Verdict, differential, judge, signature_of
+from pagefuzz.sim import Case, RunRecord, Version, run_case
 
 
 @dataclass(frozen=True, order=True)

@@ -7,11 +7,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
-from oracle.checks import CHECK_FUNCTIONS, CHECKS, Violation
-from sim.case import CLASSES as CLASSES  # the names, defined once with the case format
-from sim.eventlog import ELIDED_KIND
-from sim.events import Event, EventKind
-from sim.record import RunRecord
+from pagefuzz.oracle.checks import CHECK_FUNCTIONS, CHECKS, Violation
+from pagefuzz.sim.case import CLASSES as CLASSES  # the names, defined once with the case format
+from pagefuzz.sim.eventlog import ELIDED_KIND
+from pagefuzz.sim.events import Event, EventKind
+from pagefuzz.sim.record import RunRecord
 
 #: Event kinds that are world state a kernel engineer could observe (locks, wakeups, I/O,
 #: completions). Lookups, return values and bookkeeping lines are left out of the alignment:

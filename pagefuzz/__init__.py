@@ -2,14 +2,39 @@
 
 The public door: cases and the files that hold them (`load_case`, `load_source`, `parse_case`),
 running one version (`run_case`), and the one evaluation path (`evaluate` -> `Evaluation`, its
-findings as `FindingKey` values) with the JSON of a replay (`replay_json`). The world is `sim`,
-the versions `impls`, the verdicts `oracle`, the engines `fuzz`; the command is `_cli`.
+findings as `FindingKey` values) with the JSON of a replay (`replay_json`). The world is
+`pagefuzz.sim`, the versions `pagefuzz.impls`, the verdicts `pagefuzz.oracle`, the engines
+`pagefuzz.fuzz`; the command is `pagefuzz._cli` (docs/architecture.md).
+
+The names are loaded on first use (PEP 562), so that importing the core (`pagefuzz.sim`, which
+imports this package first) does not import the command's shell with it.
 """
 
-from oracle.evaluate import Evaluation, FindingKey, evaluate
-from pagefuzz._artifacts import load_source
-from pagefuzz._replay import load_case, replay_json
-from sim import Case, InvalidCase, RunRecord, parse_case, run_case
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pagefuzz._artifacts import load_source
+    from pagefuzz._replay import load_case, replay_json
+    from pagefuzz.oracle.evaluate import Evaluation, FindingKey, evaluate
+    from pagefuzz.sim import Case, InvalidCase, RunRecord, parse_case, run_case
+
+#: Public name -> the module that defines it.
+_HOMES = {
+    "Case": "pagefuzz.sim",
+    "Evaluation": "pagefuzz.oracle.evaluate",
+    "FindingKey": "pagefuzz.oracle.evaluate",
+    "InvalidCase": "pagefuzz.sim",
+    "RunRecord": "pagefuzz.sim",
+    "evaluate": "pagefuzz.oracle.evaluate",
+    "load_case": "pagefuzz._replay",
+    "load_source": "pagefuzz._artifacts",
+    "parse_case": "pagefuzz.sim",
+    "replay_json": "pagefuzz._replay",
+    "run_case": "pagefuzz.sim",
+}
 
 __all__ = [
     "Case",
@@ -24,3 +49,10 @@ __all__ = [
     "replay_json",
     "run_case",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'pagefuzz' has no attribute {name!r}")
+    return getattr(importlib.import_module(home), name)

@@ -27,9 +27,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
-from oracle.evaluate import FindingKey
 from pagefuzz._replay import CaseFileError, case_from_json, decode_json, read_file
-from sim import Case
+from pagefuzz.oracle.evaluate import FindingKey
+from pagefuzz.sim import Case
 
 #: Kinds of source a case can come from, as `replay --json` names them in `source.kind`.
 KINDS: Final = ("case", "counterexample", "finding", "raw-finding", "raw-input")
@@ -110,7 +110,7 @@ def is_raw_input(path: Path) -> bool:
 
 def decode_raw(path: Path, data: bytes) -> Source:
     """Run fuzzer bytes through the campaign's decoder (total: any bytes give a valid case)."""
-    from fuzz.decode import decode
+    from pagefuzz.fuzz.decode import decode
 
     case = decode(data)
     meta: dict[str, Any] = {"bytes": len(data)}

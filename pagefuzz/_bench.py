@@ -7,9 +7,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from fuzz.bench import measure_memory, measure_reliability, render, run_bench
-from fuzz.files import read_json, write_atomic, write_json_atomic
 from pagefuzz._replay import CaseFileError
+from pagefuzz.fuzz.bench import measure_memory, measure_reliability, render, run_bench
+from pagefuzz.fuzz.files import read_json, write_atomic, write_json_atomic
 
 
 def run_bench_command(

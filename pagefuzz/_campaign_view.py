@@ -14,9 +14,9 @@ from rich.live import Live
 from rich.markup import escape
 from rich.table import Table
 
-from fuzz.campaign import Campaign, CampaignError, shown_path
 from pagefuzz._console import PLAIN_PERIOD_S
 from pagefuzz._replay import CaseFileError
+from pagefuzz.fuzz.campaign import Campaign, CampaignError, shown_path
 
 
 def _known_line(snap: dict[str, Any]) -> str:

@@ -11,8 +11,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from fuzz.engines import ENGINES
-from impls.registry import DEFAULT_VERSIONS, REGISTRY
 from pagefuzz._commands import (
     EXIT_BAD_INPUT,
     EXIT_INTERRUPTED,
@@ -27,6 +25,8 @@ from pagefuzz._commands import (
     cmd_triage,
 )
 from pagefuzz._replay import CaseFileError
+from pagefuzz.fuzz.engines import ENGINES
+from pagefuzz.impls.registry import DEFAULT_VERSIONS, REGISTRY
 
 
 class _Parser(argparse.ArgumentParser):

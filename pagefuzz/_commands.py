@@ -11,10 +11,10 @@ import json
 import sys
 from pathlib import Path
 
-from impls.registry import DEFAULT_VERSIONS, REGISTRY
-from oracle.evaluate import FindingKey
 from pagefuzz._console import make_console
 from pagefuzz._replay import CaseFileError
+from pagefuzz.impls.registry import DEFAULT_VERSIONS, REGISTRY
+from pagefuzz.oracle.evaluate import FindingKey
 
 EXIT_OK = 0
 EXIT_MISMATCH = 1

@@ -35,7 +35,7 @@ def run_coverage(
                 *base,
                 "run",
                 "--branch",
-                "--source=sim,impls",
+                "--source=pagefuzz.sim,pagefuzz.impls",
                 f"--data-file={data}",
                 "-m",
                 "pagefuzz",

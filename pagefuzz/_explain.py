@@ -6,7 +6,7 @@ findings pagefuzz actually produced (a finding with no entry here is reported as
 
 from typing import Final
 
-from oracle.evaluate import FindingKey
+from pagefuzz.oracle.evaluate import FindingKey
 
 #: (version, check) -> explanation. `{kind}` is replaced by the request kind.
 EXPLANATIONS: Final[dict[tuple[str, str], str]] = {

@@ -14,11 +14,11 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from fuzz.explore import OPS, Bound, Certificate, ExploreInterrupted, explore
-from fuzz.files import write_json_atomic
-from oracle.evaluate import evaluate
 from pagefuzz._console import PLAIN_PERIOD_S
 from pagefuzz._replay import CaseFileError
+from pagefuzz.fuzz.explore import OPS, Bound, Certificate, ExploreInterrupted, explore
+from pagefuzz.fuzz.files import write_json_atomic
+from pagefuzz.oracle.evaluate import evaluate
 
 #: (flag, lowest, highest) accepted for the bound's numbers, checked before anything runs.
 LIMITS: Final = (("--max-steps", 0, 30), ("--pages", 1, 4), ("--iocbs", 1, 4), ("--queues", 1, 64))

@@ -12,13 +12,13 @@ from pathlib import Path
 from rich.console import Console
 from rich.markup import escape
 
-from fuzz.files import write_json_atomic
-from fuzz.minimize import minimize
-from fuzz.target import Evaluator
-from oracle.evaluate import FindingKey, evaluate
 from pagefuzz._artifacts import load_source
 from pagefuzz._replay import CaseFileError
-from sim import Case
+from pagefuzz.fuzz.files import write_json_atomic
+from pagefuzz.fuzz.minimize import minimize
+from pagefuzz.fuzz.target import Evaluator
+from pagefuzz.oracle.evaluate import FindingKey, evaluate
+from pagefuzz.sim import Case
 
 
 def sanitise(name: str) -> str:

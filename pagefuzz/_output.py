@@ -17,13 +17,13 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from oracle.checks import CHECK_FUNCTIONS
-from oracle.evaluate import Evaluation
 from pagefuzz._console import plain_requested
-from sim import Case, RunRecord
-from sim.cint import errno_name
-from sim.events import Event
-from sim.record import RequestResult
+from pagefuzz.oracle.checks import CHECK_FUNCTIONS
+from pagefuzz.oracle.evaluate import Evaluation
+from pagefuzz.sim import Case, RunRecord
+from pagefuzz.sim.cint import errno_name
+from pagefuzz.sim.events import Event
+from pagefuzz.sim.record import RequestResult
 
 #: Narrowest column a version's timeline gets when shown side by side.
 TIMELINE_COLUMN_MIN = 46

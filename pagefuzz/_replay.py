@@ -19,10 +19,10 @@ from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 
-from impls.registry import DEFAULT_VERSIONS, REGISTRY
-from oracle.evaluate import evaluate
 from pagefuzz import _output
-from sim import Case, InvalidCase, parse_case
+from pagefuzz.impls.registry import DEFAULT_VERSIONS, REGISTRY
+from pagefuzz.oracle.evaluate import evaluate
+from pagefuzz.sim import Case, InvalidCase, parse_case
 
 if TYPE_CHECKING:
     from pagefuzz._artifacts import Source

@@ -11,10 +11,10 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from fuzz.files import write_atomic
 from pagefuzz._report_analysis import Report, gather
 from pagefuzz._report_html import render_html
 from pagefuzz._report_markdown import render_markdown
+from pagefuzz.fuzz.files import write_atomic
 
 
 def build(root: Path) -> tuple[str, Report]:

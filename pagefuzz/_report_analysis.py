@@ -17,14 +17,14 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Final
 
-from impls.registry import get_version
-from oracle import Violation
-from oracle.checks import stormed_iocbs
-from oracle.evaluate import Evaluation, FindingKey, evaluate
-from oracle.verdict import OBSERVABLE_KINDS
 from pagefuzz._replay import CaseFileError, collect_case_files, load_case
-from sim import Case, RunRecord
-from sim.events import EventKind
+from pagefuzz.impls.registry import get_version
+from pagefuzz.oracle import Violation
+from pagefuzz.oracle.checks import stormed_iocbs
+from pagefuzz.oracle.evaluate import Evaluation, FindingKey, evaluate
+from pagefuzz.oracle.verdict import OBSERVABLE_KINDS
+from pagefuzz.sim import Case, RunRecord
+from pagefuzz.sim.events import EventKind
 
 REPORT_VERSIONS: Final = ("pre", "post", "recheck-locked", "fixed")
 #: The consequences for post that section 5 of kernel-model.md (the project's kernel-semantics

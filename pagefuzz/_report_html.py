@@ -10,8 +10,6 @@ import re
 from pathlib import Path
 from typing import Final
 
-from fuzz.files import write_atomic
-from oracle import CHECKS, Violation
 from pagefuzz._explain import explain
 from pagefuzz._report_analysis import (
     LANE_KINDS,
@@ -22,8 +20,10 @@ from pagefuzz._report_analysis import (
 )
 from pagefuzz._report_markdown import SUMMARY_LEGEND, anchor, answer_lines, found_by_text
 from pagefuzz._report_plots import campaign_plots
-from sim import RunRecord
-from sim.events import Event, EventKind
+from pagefuzz.fuzz.files import write_atomic
+from pagefuzz.oracle import CHECKS, Violation
+from pagefuzz.sim import RunRecord
+from pagefuzz.sim.events import Event, EventKind
 
 #: One colour per check, for the marks in the lanes and their legend.
 CHECK_COLOURS: Final = {

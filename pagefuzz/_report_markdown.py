@@ -8,8 +8,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Final
 
-from fuzz.pct import bound_words
-from oracle.evaluate import FindingKey
 from pagefuzz._explain import explain
 from pagefuzz._report_analysis import (
     LANE_KINDS,
@@ -20,6 +18,8 @@ from pagefuzz._report_analysis import (
     campaign_findings,
     choice_lengths,
 )
+from pagefuzz.fuzz.pct import bound_words
+from pagefuzz.oracle.evaluate import FindingKey
 
 SUMMARY_LEGEND: Final = (
     "x: the version violates the finding's check, for the same kind of request, on the "

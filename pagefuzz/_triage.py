@@ -17,16 +17,16 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from fuzz.files import write_json_atomic
-from fuzz.minimize import minimize
-from fuzz.target import Evaluator
-from oracle import signature_of
-from oracle.evaluate import Evaluation, FindingKey, evaluate
 from pagefuzz._artifacts import collect_sources, load_source
 from pagefuzz._minimize import sanitise
 from pagefuzz._output import print_timelines
 from pagefuzz._replay import CaseFileError, load_case
-from sim import Case
+from pagefuzz.fuzz.files import write_json_atomic
+from pagefuzz.fuzz.minimize import minimize
+from pagefuzz.fuzz.target import Evaluator
+from pagefuzz.oracle import signature_of
+from pagefuzz.oracle.evaluate import Evaluation, FindingKey, evaluate
+from pagefuzz.sim import Case
 
 #: Lines of a refused promotion's diff shown before the rest is cut.
 PROMOTE_DIFF_LINES: Final = 40

@@ -4,9 +4,9 @@ Pure: no I/O, no wall clock, no randomness. `run_case(case, version)` is the one
 returns a frozen `RunRecord`. The versions themselves live in `impls/` and are handed in.
 """
 
-from sim.case import Case, InvalidCase, Step, parse_case
-from sim.record import RequestResult, RunRecord
-from sim.world import Version, run_case
+from pagefuzz.sim.case import Case, InvalidCase, Step, parse_case
+from pagefuzz.sim.record import RequestResult, RunRecord
+from pagefuzz.sim.world import Version, run_case
 
 __all__ = [
     "Case",

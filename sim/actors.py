@@ -13,12 +13,12 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from sim.mm import page_range
-from sim.points import Gen
-from sim.record import PageState, RequestId, Wakeup
+from pagefuzz.sim.mm import page_range
+from pagefuzz.sim.points import Gen
+from pagefuzz.sim.record import PageState, RequestId, Wakeup
 
 if TYPE_CHECKING:
-    from sim.waitqueue import WaitEntry
+    from pagefuzz.sim.waitqueue import WaitEntry
 
 
 class ActorState(StrEnum):

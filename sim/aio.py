@@ -12,16 +12,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Final
 
-from sim.actors import Iocb, Request
-from sim.cint import EAGAIN, EIOCBRETRY
-from sim.events import Message
-from sim.mm import Page
-from sim.points import Gen
-from sim.record import RequestId, Wakeup
-from sim.waitqueue import WaitEntry
+from pagefuzz.sim.actors import Iocb, Request
+from pagefuzz.sim.cint import EAGAIN, EIOCBRETRY
+from pagefuzz.sim.events import Message
+from pagefuzz.sim.mm import Page
+from pagefuzz.sim.points import Gen
+from pagefuzz.sim.record import RequestId, Wakeup
+from pagefuzz.sim.waitqueue import WaitEntry
 
 if TYPE_CHECKING:
-    from sim.world import World
+    from pagefuzz.sim.world import World
 
 #: aio_run_iocb gives up with -EAGAIN past this many retries (rule 15 of the spec above).
 AIO_RETRIES_MAX: Final = 1_048_576

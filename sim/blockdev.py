@@ -23,12 +23,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from sim.events import Message
-from sim.mm import Page
-from sim.record import IoCompletion
+from pagefuzz.sim.events import Message
+from pagefuzz.sim.mm import Page
+from pagefuzz.sim.record import IoCompletion
 
 if TYPE_CHECKING:
-    from sim.world import World
+    from pagefuzz.sim.world import World
 
 
 class BlockDevice:

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from sim.cint import PAGE_CACHE_SIZE
+from pagefuzz.sim.cint import PAGE_CACHE_SIZE
 
 FORMAT: Final = "pagefuzz/case-v1"
 

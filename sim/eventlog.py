@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from itertools import islice
 from typing import Any, Final
 
-from sim.events import Event, EventKind, Message, MessageType
+from pagefuzz.sim.events import Event, EventKind, Message, MessageType
 
 #: Events kept from the start of a run. Nothing is dropped below head + tail = 100,000 events;
 #: the largest corpus run logs 90,063, so every corpus run keeps its whole timeline and replays

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from enum import StrEnum
 from typing import Any, Final, NamedTuple
 
-from sim.case import Step
+from pagefuzz.sim.case import Step
 
 
 class EventKind(StrEnum):

@@ -12,15 +12,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from sim.actors import Actor, Iocb, Task
-from sim.cint import EIOCBRETRY
-from sim.events import Message
-from sim.mm import Page
-from sim.points import SLEEP, Gen
-from sim.waitqueue import WaitEntry
+from pagefuzz.sim.actors import Actor, Iocb, Task
+from pagefuzz.sim.cint import EIOCBRETRY
+from pagefuzz.sim.events import Message
+from pagefuzz.sim.mm import Page
+from pagefuzz.sim.points import SLEEP, Gen
+from pagefuzz.sim.waitqueue import WaitEntry
 
 if TYPE_CHECKING:
-    from sim.world import World
+    from pagefuzz.sim.world import World
 
 
 def page_cache_alloc(k: World, index: int) -> Page:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import bisect
 from dataclasses import dataclass, field
 
-from sim.cint import PAGE_CACHE_SHIFT, PAGEVEC_SIZE
+from pagefuzz.sim.cint import PAGE_CACHE_SHIFT, PAGEVEC_SIZE
 
 
 def page_range(pos: int, count: int) -> range:

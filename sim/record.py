@@ -9,10 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sim.case import Case
-from sim.cint import errno_name
-from sim.events import Event as Event  # re-exported: the timeline a record holds
-from sim.mm import page_range
+from pagefuzz.sim.case import Case
+from pagefuzz.sim.cint import errno_name
+from pagefuzz.sim.events import Event as Event  # re-exported: the timeline a record holds
+from pagefuzz.sim.mm import page_range
 
 
 @dataclass(frozen=True, order=True)

@@ -13,14 +13,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Final, NamedTuple
 
-from sim.actors import Actor, ActorState, Iocb
-from sim.case import Step
-from sim.events import Message
-from sim.points import SLEEP, Point, Yield
-from sim.record import SettleBoundHit
+from pagefuzz.sim.actors import Actor, ActorState, Iocb
+from pagefuzz.sim.case import Step
+from pagefuzz.sim.events import Message
+from pagefuzz.sim.points import SLEEP, Point, Yield
+from pagefuzz.sim.record import SettleBoundHit
 
 if TYPE_CHECKING:
-    from sim.world import World
+    from pagefuzz.sim.world import World
 
 #: Dispatches one run may make in all, whatever the settle bounds: a hard stop for totality.
 DISPATCHES_MAX: Final = 1_000_000

@@ -9,11 +9,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from sim.actors import Actor, ActorState, Iocb
-from sim.record import FinalState, PageState, RequestResult, RunRecord
+from pagefuzz.sim.actors import Actor, ActorState, Iocb
+from pagefuzz.sim.record import FinalState, PageState, RequestResult, RunRecord
 
 if TYPE_CHECKING:
-    from sim.world import World
+    from pagefuzz.sim.world import World
 
 
 def actors(k: World) -> Iterator[Actor]:

@@ -11,14 +11,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from sim.actors import Request, Task
-from sim.case import Step
-from sim.events import Message
-from sim.points import Gen
-from sim.record import RequestId
+from pagefuzz.sim.actors import Request, Task
+from pagefuzz.sim.case import Step
+from pagefuzz.sim.events import Message
+from pagefuzz.sim.points import Gen
+from pagefuzz.sim.record import RequestId
 
 if TYPE_CHECKING:
-    from sim.world import World
+    from pagefuzz.sim.world import World
 
 #: The ops that give a task work.
 TASK_OPS = ("sync_write", "write", "truncate", "lock_page", "unlock_page")

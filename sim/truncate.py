@@ -11,14 +11,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from sim.actors import Task
-from sim.cint import PAGE_CACHE_SHIFT, PAGE_CACHE_SIZE, PAGEVEC_SIZE
-from sim.events import Message
-from sim.mm import Page
-from sim.points import Gen
+from pagefuzz.sim.actors import Task
+from pagefuzz.sim.cint import PAGE_CACHE_SHIFT, PAGE_CACHE_SIZE, PAGEVEC_SIZE
+from pagefuzz.sim.events import Message
+from pagefuzz.sim.mm import Page
+from pagefuzz.sim.points import Gen
 
 if TYPE_CHECKING:
-    from sim.world import World
+    from pagefuzz.sim.world import World
 
 
 def truncate_inode_pages(k: World, task: Task, size: int) -> Gen[None]:

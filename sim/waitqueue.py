@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from sim.actors import Actor
-    from sim.mm import Page
+    from pagefuzz.sim.actors import Actor
+    from pagefuzz.sim.mm import Page
 
 
 @dataclass(eq=False)

@@ -32,15 +32,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, ClassVar
 
-from sim import aio, blockdev, filemap, sched, snapshot, steps, truncate, write
-from sim.actors import Actor, Iocb, Request, Task
-from sim.case import Case, Step
-from sim.cint import PAGE_CACHE_SIZE
-from sim.eventlog import EventLog
-from sim.events import Message, MessageType
-from sim.mm import Page, PageCache
-from sim.points import LOOKUP, PAGE, Gen
-from sim.record import (
+from pagefuzz.sim import aio, blockdev, filemap, sched, snapshot, steps, truncate, write
+from pagefuzz.sim.actors import Actor, Iocb, Request, Task
+from pagefuzz.sim.case import Case, Step
+from pagefuzz.sim.cint import PAGE_CACHE_SIZE
+from pagefuzz.sim.eventlog import EventLog
+from pagefuzz.sim.events import Message, MessageType
+from pagefuzz.sim.mm import Page, PageCache
+from pagefuzz.sim.points import LOOKUP, PAGE, Gen
+from pagefuzz.sim.record import (
     KernelBug,
     PageState,
     Progress,
@@ -48,7 +48,7 @@ from sim.record import (
     RunRecord,
     SettleBoundHit,
 )
-from sim.waitqueue import WaitQueue
+from pagefuzz.sim.waitqueue import WaitQueue
 
 Operator = Callable[["World", Actor, Page], Gen[int]]
 

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from sim.actors import Actor, Request, Task
-from sim.events import Message
-from sim.mm import page_range
-from sim.points import Gen
-from sim.record import Progress
+from pagefuzz.sim.actors import Actor, Request, Task
+from pagefuzz.sim.events import Message
+from pagefuzz.sim.mm import page_range
+from pagefuzz.sim.points import Gen
+from pagefuzz.sim.record import Progress
 
 if TYPE_CHECKING:
-    from sim.world import World
+    from pagefuzz.sim.world import World
 
 
 def copy_pages(k: World, ctx: Actor, req: Request, pos: int, count: int) -> Gen[int]:

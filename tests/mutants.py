@@ -13,11 +13,11 @@ have a correct base to break. It passes every case its mutants are caught on.
 
 from __future__ import annotations
 
-from impls.reference import Reference
-from sim.cint import EIO, EIOCBRETRY, PAGE_CACHE_SHIFT
-from sim.mm import Page
-from sim.points import Gen
-from sim.world import Actor, Operator, World
+from pagefuzz.impls.reference import Reference
+from pagefuzz.sim.cint import EIO, EIOCBRETRY, PAGE_CACHE_SHIFT
+from pagefuzz.sim.mm import Page
+from pagefuzz.sim.points import Gen
+from pagefuzz.sim.world import Actor, Operator, World
 
 
 class AioWaiting(Reference):

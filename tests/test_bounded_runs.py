@@ -36,15 +36,15 @@ import pytest
 from helpers import pagefuzz
 from rich.console import Console
 
-from impls.registry import DEFAULT_VERSIONS, get_version
-from oracle import differential, judge
-from oracle.verdict import OBSERVABLE_KINDS, Divergence, first_divergence
 from pagefuzz._output import Repeat, collapse_repeats, print_timelines
 from pagefuzz._replay import load_case
-from sim import RunRecord, parse_case, run_case
-from sim.eventlog import ELIDED_KIND, EVENTS_HEAD_KEPT, EVENTS_TAIL_KEPT, EventLog
-from sim.events import Event, Message
-from sim.world import World
+from pagefuzz.impls.registry import DEFAULT_VERSIONS, get_version
+from pagefuzz.oracle import differential, judge
+from pagefuzz.oracle.verdict import OBSERVABLE_KINDS, Divergence, first_divergence
+from pagefuzz.sim import RunRecord, parse_case, run_case
+from pagefuzz.sim.eventlog import ELIDED_KIND, EVENTS_HEAD_KEPT, EVENTS_TAIL_KEPT, EventLog
+from pagefuzz.sim.events import Event, Message
+from pagefuzz.sim.world import World
 
 ROOT = Path(__file__).resolve().parent.parent
 STORM = load_case(ROOT / "corpus" / "examples" / "storm-shared-queue.json")

@@ -13,14 +13,14 @@ import pytest
 from helpers import pagefuzz as _pagefuzz
 from helpers import start_campaign, wait_for
 
-from fuzz.decode import decode
-from fuzz.known import known_findings
-from fuzz.store import KNOWN_FORMAT, new_campaign_dir, read_known
-from fuzz.target import Evaluator, WorkerState
-from fuzz.worker import random_bytes
-from impls.registry import DEFAULT_VERSIONS
 from pagefuzz._cli import main
 from pagefuzz._replay import load_case
+from pagefuzz.fuzz.decode import decode
+from pagefuzz.fuzz.known import known_findings
+from pagefuzz.fuzz.store import KNOWN_FORMAT, new_campaign_dir, read_known
+from pagefuzz.fuzz.target import Evaluator, WorkerState
+from pagefuzz.fuzz.worker import random_bytes
+from pagefuzz.impls.registry import DEFAULT_VERSIONS
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus"

@@ -6,11 +6,11 @@ import json
 from pathlib import Path
 from typing import Any
 
-from fuzz.known import KnownFinding, KnownTally, case_name
-from fuzz.libfuzzer import LIBFUZZER_ARGS, final_executions, read_log_stats, stats_of
-from fuzz.pct import pct_bounds
-from fuzz.summary import TIMELINE_MAX, CampaignSummary, Sample
-from oracle.evaluate import FindingKey
+from pagefuzz.fuzz.known import KnownFinding, KnownTally, case_name
+from pagefuzz.fuzz.libfuzzer import LIBFUZZER_ARGS, final_executions, read_log_stats, stats_of
+from pagefuzz.fuzz.pct import pct_bounds
+from pagefuzz.fuzz.summary import TIMELINE_MAX, CampaignSummary, Sample
+from pagefuzz.oracle.evaluate import FindingKey
 
 #: campaign.json of a resumed PCT campaign as pagefuzz wrote it before the summary was typed
 #: (commit 9fe2f6d; shortened: two versions, two samples, one finding, one worker restart).

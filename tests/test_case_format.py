@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sim.case import CHECKS, CLASSES, FORMAT, InvalidCase, parse_case
+from pagefuzz.sim.case import CHECKS, CLASSES, FORMAT, InvalidCase, parse_case
 
 
 def _case(**over: object) -> dict[str, object]:
@@ -77,7 +77,7 @@ def test_bad_case_names_the_field(raw: dict[str, object], field: str) -> None:
 def test_expect_messages_name_the_vocabulary() -> None:
     """The checks and classes a case may name are sim.case's CHECKS and CLASSES, the very
     tuples the oracle judges with (defined once)."""
-    import oracle
+    from pagefuzz import oracle
 
     assert oracle.CHECKS is CHECKS and oracle.CLASSES is CLASSES
     with pytest.raises(InvalidCase) as info:

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from oracle.evaluate import evaluate
 from pagefuzz._output import event_line
 from pagefuzz._replay import load_case
+from pagefuzz.oracle.evaluate import evaluate
 
 CORPUS = Path(__file__).resolve().parent.parent / "corpus"
 CASES = sorted(CORPUS.rglob("*.json"))

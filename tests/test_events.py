@@ -13,14 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from impls.registry import DEFAULT_VERSIONS, get_version
-from oracle import differential, judge
-from sim import events
-from sim.actors import ActorState
-from sim.case import Case, parse_case
-from sim.events import MESSAGES, TEMPLATES, Event, EventKind, Message, render
-from sim.record import RequestId
-from sim.world import World
+from pagefuzz.impls.registry import DEFAULT_VERSIONS, get_version
+from pagefuzz.oracle import differential, judge
+from pagefuzz.sim import events
+from pagefuzz.sim.actors import ActorState
+from pagefuzz.sim.case import Case, parse_case
+from pagefuzz.sim.events import MESSAGES, TEMPLATES, Event, EventKind, Message, render
+from pagefuzz.sim.record import RequestId
+from pagefuzz.sim.world import World
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted((ROOT / "corpus" / "examples").glob("*.json"))

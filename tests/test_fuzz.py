@@ -17,16 +17,16 @@ from helpers import pagefuzz as _pagefuzz
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import fuzz.minimize
-from fuzz.decode import decode
-from fuzz.grammar import DECODED_STEPS_MAX
-from fuzz.minimize import Minimizer, is_one_minimal, minimize, sort_key
-from fuzz.strategies import cases
-from fuzz.target import Evaluator
-from impls.registry import DEFAULT_VERSIONS
-from oracle.evaluate import FindingKey
+import pagefuzz.fuzz.minimize
 from pagefuzz._replay import load_case
-from sim import Case, Step
+from pagefuzz.fuzz.decode import decode
+from pagefuzz.fuzz.grammar import DECODED_STEPS_MAX
+from pagefuzz.fuzz.minimize import Minimizer, is_one_minimal, minimize, sort_key
+from pagefuzz.fuzz.strategies import cases
+from pagefuzz.fuzz.target import Evaluator
+from pagefuzz.impls.registry import DEFAULT_VERSIONS
+from pagefuzz.oracle.evaluate import FindingKey
+from pagefuzz.sim import Case, Step
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "corpus" / "examples"
@@ -133,7 +133,7 @@ def test_a_pass_that_grows_the_case_changes_nothing(monkeypatch: pytest.MonkeyPa
     evaluator = Evaluator(VERSIONS)
     target = frozenset({FindingKey("post", "completion", "aio_write").signature})
     expected = minimize(case, evaluator, target)
-    real = fuzz.minimize._simpler_steps
+    real = pagefuzz.fuzz.minimize._simpler_steps
     offered = []
 
     def growing(step: Step) -> Iterator[tuple[Step, str]]:
@@ -142,7 +142,7 @@ def test_a_pass_that_grows_the_case_changes_nothing(monkeypatch: pytest.MonkeyPa
             yield replace(step, count=step.count + 4096), "count up"
         yield from real(step)
 
-    monkeypatch.setattr(fuzz.minimize, "_simpler_steps", growing)
+    monkeypatch.setattr(pagefuzz.fuzz.minimize, "_simpler_steps", growing)
     assert minimize(case, evaluator, target) == expected
     assert offered
 
@@ -155,10 +155,10 @@ def test_every_candidate_of_the_passes_is_smaller(case: Case) -> None:
     key = sort_key(case)
     for i in range(len(case.steps)):
         assert sort_key(replace(case, steps=case.steps[:i] + case.steps[i + 1 :])) < key
-        for step, _what in fuzz.minimize._simpler_steps(case.steps[i]):
+        for step, _what in pagefuzz.fuzz.minimize._simpler_steps(case.steps[i]):
             steps = (*case.steps[:i], step, *case.steps[i + 1 :])
             assert sort_key(replace(case, steps=steps)) < key
-    for config, _what in fuzz.minimize._simpler_configs(case.config):
+    for config, _what in pagefuzz.fuzz.minimize._simpler_configs(case.config):
         assert sort_key(replace(case, config=config)) < key
 
 

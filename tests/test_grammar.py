@@ -8,11 +8,11 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fuzz.decode import INPUT_LEN_MAX, decode
-from fuzz.grammar import DECODED_STEPS_MAX, IOCB_NAMES, OPCODES
-from fuzz.strategies import cases
-from sim.case import FORMAT, Case, parse_case
-from sim.cint import PAGE_CACHE_SIZE
+from pagefuzz.fuzz.decode import INPUT_LEN_MAX, decode
+from pagefuzz.fuzz.grammar import DECODED_STEPS_MAX, IOCB_NAMES, OPCODES
+from pagefuzz.fuzz.strategies import cases
+from pagefuzz.sim.case import FORMAT, Case, parse_case
+from pagefuzz.sim.cint import PAGE_CACHE_SIZE
 
 # ---------------------------------------------------------------------- the frozen decoder
 

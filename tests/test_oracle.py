@@ -24,12 +24,12 @@ from mutants import (
     NeverRechecksWokenPage,
 )
 
-from impls.reference import Reference
-from impls.registry import DEFAULT_VERSIONS, REGISTRY, get_version
-from oracle import CHECKS, Verdict, Violation, differential, judge
 from pagefuzz._replay import load_case
-from sim import RunRecord, Version, run_case
-from sim.cint import EIO
+from pagefuzz.impls.reference import Reference
+from pagefuzz.impls.registry import DEFAULT_VERSIONS, REGISTRY, get_version
+from pagefuzz.oracle import CHECKS, Verdict, Violation, differential, judge
+from pagefuzz.sim import RunRecord, Version, run_case
+from pagefuzz.sim.cint import EIO
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "corpus" / "examples"
 SHIPPED = sorted(EXAMPLES.glob("*.json"))

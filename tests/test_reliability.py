@@ -15,11 +15,11 @@ import pytest
 from helpers import start_campaign
 from helpers import wait_for as _wait_for
 
-import fuzz.files
-import fuzz.store
-from fuzz.target import WorkerState
-from impls.registry import DEFAULT_VERSIONS
+import pagefuzz.fuzz.files
+import pagefuzz.fuzz.store
 from pagefuzz._replay import load_case
+from pagefuzz.fuzz.target import WorkerState
+from pagefuzz.impls.registry import DEFAULT_VERSIONS
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def test_full_disk_loses_no_finding(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The first writes fail with ENOSPC: the worker keeps the findings in memory, goes on
     executing, and writes every one of them once the disk has room again."""
-    real = fuzz.files.write_atomic
+    real = pagefuzz.fuzz.files.write_atomic
     failures = {"left": 5}
 
     def flaky(path: Path, data: bytes) -> None:
@@ -36,8 +36,8 @@ def test_full_disk_loses_no_finding(tmp_path: Path, monkeypatch: pytest.MonkeyPa
             raise OSError(errno.ENOSPC, "No space left on device", str(path))
         real(path, data)
 
-    monkeypatch.setattr(fuzz.store, "write_atomic", flaky)
-    monkeypatch.setattr(fuzz.files, "write_atomic", flaky)  # under write_json_atomic
+    monkeypatch.setattr(pagefuzz.fuzz.store, "write_atomic", flaky)
+    monkeypatch.setattr(pagefuzz.fuzz.files, "write_atomic", flaky)  # under write_json_atomic
     state = WorkerState(tmp_path, 0, list(DEFAULT_VERSIONS), "random", 1)
     case = load_case(ROOT / "corpus" / "examples" / "one-page-aio.json")
     state.execute(case, None)
@@ -144,17 +144,17 @@ def test_written_files_get_the_umask_mode_and_replacing_keeps_the_mode(tmp_path:
     old = os.umask(0o022)
     try:
         new = tmp_path / "new.json"
-        fuzz.files.write_atomic(new, b"{}")
+        pagefuzz.fuzz.files.write_atomic(new, b"{}")
         assert stat.S_IMODE(new.stat().st_mode) == 0o644
         os.umask(0o077)
         private = tmp_path / "private.json"
-        fuzz.files.write_atomic(private, b"{}")
+        pagefuzz.fuzz.files.write_atomic(private, b"{}")
         assert stat.S_IMODE(private.stat().st_mode) == 0o600
         os.umask(0o022)
         kept = tmp_path / "kept.json"
         kept.write_bytes(b"old")
         kept.chmod(0o640)
-        fuzz.files.write_json_atomic(kept, {"new": 1})
+        pagefuzz.fuzz.files.write_json_atomic(kept, {"new": 1})
         assert stat.S_IMODE(kept.stat().st_mode) == 0o640
         assert json.loads(kept.read_text()) == {"new": 1}
     finally:

@@ -14,14 +14,14 @@ from pathlib import Path
 import pytest
 from mutants import DropsWakeup, LeavesPageLocked
 
-from oracle import judge
-from oracle.evaluate import FindingKey
 from pagefuzz._explain import explain
 from pagefuzz._replay import load_case
 from pagefuzz._report import build
 from pagefuzz._report_analysis import Finding
 from pagefuzz._report_html import lane_cell, md_html, md_inline, render_html
-from sim import run_case
+from pagefuzz.oracle import judge
+from pagefuzz.oracle.evaluate import FindingKey
+from pagefuzz.sim import run_case
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "artifacts"

@@ -8,9 +8,9 @@ from pathlib import Path
 from helpers import pagefuzz as _pagefuzz
 from helpers import start_campaign, wait_for
 
-from impls.registry import DEFAULT_VERSIONS
-from oracle.evaluate import evaluate
 from pagefuzz._replay import load_case
+from pagefuzz.impls.registry import DEFAULT_VERSIONS
+from pagefuzz.oracle.evaluate import evaluate
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "corpus" / "examples"

@@ -7,14 +7,14 @@ from typing import Any
 
 import pytest
 
-from impls.registry import get_version
-from oracle import judge
-from sim.actors import Actor
-from sim.case import parse_case
-from sim.record import RequestId
-from sim.sched import DISK, Choice
-from sim.waitqueue import WaitEntry, WaitQueue
-from sim.world import World
+from pagefuzz.impls.registry import get_version
+from pagefuzz.oracle import judge
+from pagefuzz.sim.actors import Actor
+from pagefuzz.sim.case import parse_case
+from pagefuzz.sim.record import RequestId
+from pagefuzz.sim.sched import DISK, Choice
+from pagefuzz.sim.waitqueue import WaitEntry, WaitQueue
+from pagefuzz.sim.world import World
 
 
 def _case(config: dict[str, Any], steps: list[dict[str, Any]]) -> Any:
