@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import itertools
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, Final
 
@@ -125,27 +125,15 @@ class FindingStore:
     def raw_findings(self, skip: set[str]) -> Iterator[tuple[str, dict[str, Any]]]:
         """(signature, record) of every whole raw finding not in `skip`, by signature. A file
         that does not read (being written by a worker that was killed) is left for next time."""
-        if not self.raw_dir.exists():
-            return
-        for path in sorted(self.raw_dir.glob("*.json")):
-            if path.stem in skip:
-                continue
-            try:
-                record = read_json(path)
-            except (OSError, ValueError):
-                continue
-            if isinstance(record, dict):
-                yield path.stem, record
+        if self.raw_dir.exists():
+            yield from _records(
+                p for p in sorted(self.raw_dir.glob("*.json")) if p.stem not in skip
+            )
 
     def minimised_findings(self) -> Iterator[tuple[str, dict[str, Any]]]:
         """(signature, record) of every minimised finding that reads, by signature."""
-        for path in sorted(self.root.glob("*.json")) if self.root.exists() else []:
-            try:
-                record = read_json(path)
-            except (OSError, ValueError):
-                continue
-            if isinstance(record, dict):
-                yield path.stem, record
+        if self.root.exists():
+            yield from _records(sorted(self.root.glob("*.json")))
 
     def write_minimised(self, signature: str, record: Mapping[str, object]) -> None:
         write_json_atomic(self.root / f"{signature}.json", record)
@@ -244,3 +232,14 @@ def _alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def _records(paths: Iterable[Path]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(file stem, JSON object) of each file that reads as one; the others are skipped."""
+    for path in paths:
+        try:
+            record = read_json(path)
+        except (OSError, ValueError):
+            continue
+        if isinstance(record, dict):
+            yield path.stem, record

@@ -95,3 +95,16 @@ def start_campaign(out: Path, seconds: str, *extra: str) -> subprocess.Popen[str
         stderr=subprocess.PIPE,
         text=True,
     )
+
+
+#: A campaign.json as an older pagefuzz wrote it: no machine, jobs or seed fields.
+OLD_CAMPAIGN_SUMMARY = {
+    "format": "pagefuzz/campaign-v1",
+    "engine": "random",
+    "versions": ["pre", "post"],
+    "next_seed": 5,
+    "seconds": 1.0,
+    "executions": 10,
+    "findings": [],
+    "status": "stopped",
+}

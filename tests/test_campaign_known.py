@@ -10,8 +10,8 @@ import time
 from pathlib import Path
 
 import pytest
+from helpers import OLD_CAMPAIGN_SUMMARY, start_campaign, wait_for
 from helpers import pagefuzz as _pagefuzz
-from helpers import start_campaign, wait_for
 
 from pagefuzz._cli import main
 from pagefuzz._replay import load_case
@@ -289,20 +289,7 @@ def test_a_default_named_campaign_does_not_reuse_one_from_the_same_second(
 
 def _random_campaign(out: Path) -> None:
     out.mkdir()
-    (out / "campaign.json").write_text(
-        json.dumps(
-            {
-                "format": "pagefuzz/campaign-v1",
-                "engine": "random",
-                "versions": ["pre", "post"],
-                "next_seed": 5,
-                "seconds": 1.0,
-                "executions": 10,
-                "findings": [],
-                "status": "stopped",
-            }
-        )
-    )
+    (out / "campaign.json").write_text(json.dumps(OLD_CAMPAIGN_SUMMARY))
 
 
 @pytest.mark.parametrize(

@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from helpers import OLD_CAMPAIGN_SUMMARY
+
 from pagefuzz.fuzz.known import KnownFinding, KnownTally, case_name
 from pagefuzz.fuzz.libfuzzer import LIBFUZZER_ARGS, final_executions, read_log_stats, stats_of
 from pagefuzz.fuzz.pct import pct_bounds
@@ -123,17 +125,7 @@ def test_a_new_summary_has_the_fields_of_a_new_campaign_in_order() -> None:
 def test_summary_of_an_older_pagefuzz_keeps_what_it_had() -> None:
     """Without machine, jobs or seed (not written back), with a field this pagefuzz does not
     know (written back unchanged, last)."""
-    old = {
-        "format": "pagefuzz/campaign-v1",
-        "engine": "random",
-        "versions": ["pre", "post"],
-        "next_seed": 5,
-        "seconds": 1.0,
-        "executions": 10,
-        "findings": [],
-        "status": "stopped",
-        "from_the_future": {"x": 1},
-    }
+    old = {**OLD_CAMPAIGN_SUMMARY, "from_the_future": {"x": 1}}
     out = CampaignSummary.from_json(old).to_json()
     assert "machine" not in out and "jobs" not in out and "seed" not in out
     assert out["next_seed"] == 5 and out["status"] == "stopped"
