@@ -4,7 +4,6 @@ the progress bar of a long replay. Reads an `oracle.evaluate.Evaluation`; runs n
 
 from __future__ import annotations
 
-import re
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -33,7 +32,6 @@ REPEAT_PERIOD_MAX: Final = 64
 #: Fewest repeats in a row that are collapsed: the first and the last stay, so fewer would hide
 #: at most one repeat behind a line of its own.
 REPEATS_MIN: Final = 4
-_NUMBER: Final = re.compile(r"\d+")
 
 
 def config_line(case: Case) -> str:
@@ -136,14 +134,27 @@ class Repeat:
         return f"… {block} {times} (events {self.first_seq:,}..{self.last_seq:,}) …"
 
 
+def _shape(event: Event) -> tuple[object, ...]:
+    """An event without its numbers: what stays the same from one repeat of a storm to the
+    next (numbers nested in tuples, such as a lookup's pages, are left out too)."""
+
+    def strip(value: object) -> object:
+        if isinstance(value, bool) or not isinstance(value, int | tuple | list):
+            return value
+        return tuple(strip(v) for v in value) if isinstance(value, tuple | list) else None
+
+    return (event.actor, event.message, *(strip(a) for a in event.args))
+
+
 def collapse_repeats(events: Sequence[Event]) -> list[Event | Repeat]:
     """One step's events, each run of REPEATS_MIN or more repeats in a row of a block of up to
     REPEAT_PERIOD_MAX lines shown as its first repeat, a `Repeat`, and its last repeat.
 
-    Lines (actor and text) are compared with their numbers blanked: run counters, pages and
-    queues change from one repeat to the next. Scanning from the first line, the block that
-    covers the most lines from there is taken (the shortest on a tie)."""
-    keys = [_NUMBER.sub("#", f"{e.actor}: {e.text}") for e in events]
+    Events are compared on their fields with the numbers left out (actor, message, and the
+    arguments that are not numbers): run counters, pages and queues change from one repeat to
+    the next. Scanning from the first line, the block that covers the most lines from there is
+    taken (the shortest on a tie)."""
+    keys = [_shape(e) for e in events]
     out: list[Event | Repeat] = []
     i = 0
     while i < len(keys):
