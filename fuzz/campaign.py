@@ -25,7 +25,8 @@ from pagefuzz.fuzz.store import CampaignError, CampaignStore, new_campaign_dir, 
 from pagefuzz.fuzz.summary import CampaignSummary, FindingLine, Machine, Sample, WorkerRow
 from pagefuzz.fuzz.supervisor import Supervisor
 from pagefuzz.fuzz.target import Evaluator
-from pagefuzz.impls.registry import DEFAULT_VERSIONS, REGISTRY
+from pagefuzz.fuzz.versions import VersionLoadError, ensure_registered
+from pagefuzz.impls.registry import DEFAULT_VERSIONS
 from pagefuzz.oracle.evaluate import FindingKey
 from pagefuzz.sim import parse_case
 
@@ -135,8 +136,10 @@ class Campaign:
         if self.engine not in ENGINES:
             raise CampaignError(f"{summary_path}: engine: unknown engine {self.engine!r}")
         for name in self.versions:
-            if name not in REGISTRY:
-                raise CampaignError(f"{summary_path}: versions: unknown version {name!r}")
+            try:
+                ensure_registered(name)
+            except VersionLoadError as exc:
+                raise CampaignError(f"{summary_path}: versions: {exc}") from None
         if engine is not None and engine != self.engine:
             raise CampaignError(
                 f"--engine: the campaign in {self.out} ran engine {self.engine}; leave "

@@ -29,6 +29,7 @@ import zlib
 
 from pagefuzz.fuzz.decode import decode
 from pagefuzz.fuzz.target import WorkerState
+from pagefuzz.fuzz.versions import resolve_versions
 from pagefuzz.impls.registry import DEFAULT_VERSIONS
 
 #: Optional feedback on abstract states (PAGEFUZZ_STATE_FEEDBACK=1): each distinct
@@ -46,6 +47,7 @@ def _state() -> WorkerState:
     if _STATE is None:
         out = Path(os.environ.get("PAGEFUZZ_OUT", "campaigns/standalone"))
         versions = os.environ.get("PAGEFUZZ_VERSIONS", ",".join(DEFAULT_VERSIONS)).split(",")
+        resolve_versions(versions)  # py:/c: versions and plugins, as the campaign named them
         _STATE = WorkerState(
             out,
             int(os.environ.get("PAGEFUZZ_WORKER", "0")),

@@ -25,6 +25,7 @@ from pagefuzz.fuzz.known import KnownTally
 from pagefuzz.fuzz.libfuzzer import LIBFUZZER_ARGS, read_log_stats
 from pagefuzz.fuzz.store import CampaignError, CampaignStore
 from pagefuzz.fuzz.summary import WorkerRow
+from pagefuzz.fuzz.versions import BASE_ENV
 
 #: A worker that exits with an error this soon after starting, this many times in a row, is
 #: broken: the campaign stops and says why.
@@ -155,6 +156,9 @@ class Supervisor:
             "PAGEFUZZ_WORKER": str(index),
             "PAGEFUZZ_SEED": str(seed),
             "PAGEFUZZ_VERSIONS": ",".join(self.versions),
+            # Workers run in the campaign's directory: py:/c: paths are the user's, relative
+            # to where pagefuzz was started.
+            BASE_ENV: os.environ.get(BASE_ENV) or os.getcwd(),
             "PYTHONHASHSEED": "0",
         }
         # libFuzzer re-runs argv[0] through sh for some flags: keep this interpreter first.

@@ -1,5 +1,6 @@
 """Every version pagefuzz knows, by name. Adding one is a module and a line here
-(docs/versions.md)."""
+(docs/versions.md); versions from outside the package (`py:FILE.py`, `c:FILE.c`, installed
+plugins) are loaded by the shell (pagefuzz/fuzz/versions.py) and added with `register`."""
 
 from collections.abc import Callable
 from typing import Final
@@ -23,6 +24,15 @@ REGISTRY: Final[dict[str, Callable[[], Version]]] = {
 #: Versions run by default: the seed's two sides and the fix it rejected. The reference (for
 #: proving the oracle) and the candidate fix are registered but run only when named.
 DEFAULT_VERSIONS: Final = ("pre", "post", "recheck-locked")
+
+
+#: The versions that ship with pagefuzz (REGISTRY may gain others at run time).
+BUILT_IN: Final = tuple(REGISTRY)
+
+
+def register(name: str, factory: Callable[[], Version]) -> None:
+    """Add a version under `name` (the argument as the user gave it, e.g. `py:fix.py`)."""
+    REGISTRY[name] = factory
 
 
 def version_names() -> list[str]:

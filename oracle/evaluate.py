@@ -39,8 +39,10 @@ class FindingKey:
 
     @classmethod
     def parse(cls, text: str) -> FindingKey:
-        """The key a user typed or a file holds; ValueError naming the part that is wrong."""
-        parts = text.split("/")
+        """The key a user typed or a file holds; ValueError naming the part that is wrong.
+        Split from the right: a version from a file is named by its path (`py:dir/fix.py`),
+        which may hold "/"; checks and request kinds never do."""
+        parts = text.rsplit("/", 2)
         if len(parts) != 3 or not all(parts):
             raise ValueError(f"{text!r} is not VERSION/CHECK/KIND (e.g. post/completion/aio_write)")
         if parts[1] not in CHECKS:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from pagefuzz._console import make_console
 from pagefuzz._replay import CaseFileError
+from pagefuzz.fuzz.versions import VersionLoadError, ensure_registered
 from pagefuzz.impls.registry import DEFAULT_VERSIONS, REGISTRY
 from pagefuzz.oracle.evaluate import FindingKey
 
@@ -30,10 +31,10 @@ def _versions(given: list[tuple[str, str]] | None) -> list[str] | None:
     names: list[str] = []
     for flag, chunk in given:
         for name in (n.strip() for n in chunk.split(",")):
-            if name and name not in REGISTRY:
-                raise CaseFileError(
-                    f"{flag}: unknown version {name!r}; known: {', '.join(REGISTRY)}"
-                )
+            try:  # a built-in name, an installed plugin, py:FILE.py[:Class] or c:FILE.c
+                ensure_registered(name) if name else None
+            except VersionLoadError as exc:
+                raise CaseFileError(f"{flag}: {exc}") from None
             if name:
                 names.append(name)
     return names or None

@@ -20,9 +20,11 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Console
 
 from pagefuzz import _output
+from pagefuzz.fuzz.versions import is_external
 from pagefuzz.impls.registry import DEFAULT_VERSIONS, REGISTRY
 from pagefuzz.oracle.evaluate import evaluate
 from pagefuzz.sim import Case, InvalidCase, parse_case
+from pagefuzz.sim.case import split_pair
 
 if TYPE_CHECKING:
     from pagefuzz._artifacts import Source
@@ -61,10 +63,11 @@ def check_expect_versions(case: Case) -> None:
     fields, checks, classes, the form of the names); `InvalidCase` naming the entry if not."""
     expect = case.expect or {}
     for version in expect.get("checks", {}):
-        if version not in REGISTRY:
+        if version not in REGISTRY and not is_external(version):
             raise InvalidCase(f"expect.checks.{version}", "unknown version")
     for pair in expect.get("differential", {}):
-        if any(p not in REGISTRY for p in pair.split("/")):
+        names = split_pair(pair) or ()
+        if any(p not in REGISTRY and not is_external(p) for p in names):
             raise InvalidCase(
                 f"expect.differential.{pair}", 'must name two known versions as "a/b"'
             )

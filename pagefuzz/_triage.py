@@ -27,6 +27,7 @@ from pagefuzz.fuzz.target import Evaluator
 from pagefuzz.oracle import signature_of
 from pagefuzz.oracle.evaluate import Evaluation, FindingKey, evaluate
 from pagefuzz.sim import Case
+from pagefuzz.sim.case import split_pair
 
 #: Lines of a refused promotion's diff shown before the rest is cut.
 PROMOTE_DIFF_LINES: Final = 40
@@ -206,7 +207,7 @@ def merge_expect(new: dict[str, Any], old: dict[str, Any] | None) -> dict[str, A
         for entry, value in old.get(part, {}).items():
             if entry in fresh:
                 kept[entry] = fresh[entry]
-            elif any(v not in ran for v in entry.split("/")):  # a version, or a pair a/b
+            elif any(v not in ran for v in split_pair(entry) or (entry,)):  # a version, or a/b
                 kept[entry] = value
         kept.update((k, v) for k, v in fresh.items() if k not in kept)
         merged[part] = kept

@@ -317,8 +317,11 @@ def _check_expect(expect: object) -> None:
         raise InvalidCase("expect.checks", "must be an object of version -> checks")
     for version, names in checks.items():
         where = f"expect.checks.{version}"
-        if not _NAME.match(version):
-            raise InvalidCase(where, "not a version name (1-32 letters, digits, '_', '.', '-')")
+        if not is_version_name(version):
+            raise InvalidCase(
+                where,
+                "not a version name (1-32 letters, digits, '_', '.', '-'; or py:FILE, c:FILE)",
+            )
         if not isinstance(names, list):
             raise InvalidCase(where, "must be a list of checks")
         for i, name in enumerate(names):
@@ -331,13 +334,31 @@ def _check_expect(expect: object) -> None:
         raise InvalidCase("expect.differential", 'must be an object of "a/b" -> class')
     for pair, cls in diffs.items():
         where = f"expect.differential.{pair}"
-        parts = pair.split("/")
-        if len(parts) != 2 or not all(_NAME.match(p) for p in parts):
+        if split_pair(pair) is None:
             raise InvalidCase(where, 'must name two versions as "a/b"')
         if cls not in CLASSES:
             raise InvalidCase(
                 where, f"unknown class {_show(cls)}; classes are {', '.join(CLASSES)}"
             )
+
+
+#: A version from outside the package is named by its file: `py:fix.py[:Class]`, `c:fix.c`.
+_EXTERNAL = re.compile(r"^(py|c):\S+$")
+
+
+def is_version_name(name: str) -> bool:
+    """A registered version's name, or a `py:`/`c:` file (whose path may hold "/")."""
+    return bool(_NAME.match(name) or _EXTERNAL.match(name))
+
+
+def split_pair(pair: str) -> tuple[str, str] | None:
+    """`a/b` as (a, b): the leftmost "/" with a version name on each side, since a `py:` or `c:`
+    name may hold "/" itself; None when there is no such split."""
+    for at in (i for i, c in enumerate(pair) if c == "/"):
+        left, right = pair[:at], pair[at + 1 :]
+        if is_version_name(left) and is_version_name(right):
+            return left, right
+    return None
 
 
 def _check_written_pages(steps: tuple[Step, ...]) -> None:

@@ -1,0 +1,115 @@
+"""Versions from outside the package (`--versions py:FILE.py[:Class]`): loaded without editing
+pagefuzz, named in every output as the argument was given, run by replay, fuzz workers and the
+explorer; a bad file is one line naming it, exit 2."""
+
+import json
+import textwrap
+from pathlib import Path
+
+import pytest
+from helpers import ROOT
+from helpers import pagefuzz as _pagefuzz
+
+EXAMPLE = "py:examples/versions/post_ends_on_curr.py"
+TWO_PAGE = str(ROOT / "corpus" / "examples" / "post-two-page-last1.json")
+
+
+def test_a_python_file_is_a_version_named_as_given() -> None:
+    """post-two-page-last1: one two-page AIO write. post's write-out stops after p0 (the batch
+    reached last, so `next > last`), and A completes with p1 never written: completion. The
+    example's loop ends on `curr > last`, so it writes out and waits on p1 as well: it passes,
+    completing after both I/Os (step 2, the drain's second completion). The pair reads
+    `fixed`: the example fails a strict subset (none) of post's checks."""
+    proc = _pagefuzz("replay", TWO_PAGE, "--versions", f"post,{EXAMPLE}", "--json")
+    assert proc.returncode == 0, proc.stderr
+    obj = json.loads(proc.stdout)
+    assert list(obj["versions"]) == ["post", EXAMPLE]
+    mine = obj["versions"][EXAMPLE]
+    assert mine["verdict"] == "pass"
+    assert mine["requests"]["A"]["completed_at"] == 2
+    assert obj["differential"][0]["pair"] == ["post", EXAMPLE]
+    assert obj["differential"][0]["class"] == "fixed"
+
+
+def test_fuzz_workers_and_explore_load_the_file(tmp_path: Path) -> None:
+    """Workers run in the campaign's directory: the relative path still resolves, and their
+    findings are keyed by the name as given."""
+    out = tmp_path / "c"
+    proc = _pagefuzz(
+        "fuzz", "--engine", "random", "--fresh", "--time", "3", "--out", str(out),
+        "--versions", f"post,{EXAMPLE}",
+    )  # fmt: skip
+    assert proc.returncode in (0, 1), proc.stderr
+    summary = json.loads((out / "campaign.json").read_text())
+    assert summary["versions"] == ["post", EXAMPLE]
+    assert summary["executions"] > 0
+    keys = {f["key"] for f in summary["findings"]}
+    assert any(k.startswith(f"{EXAMPLE}/") for k in keys), keys
+    # Its findings replay, expect blocks naming the file's version (and the pair post/py:...,
+    # whose "/" the path shares) included.
+    proc = _pagefuzz("replay", str(out), "--versions", f"post,{EXAMPLE}")
+    assert proc.returncode == 0, proc.stderr
+    proc = _pagefuzz(
+        "explore", "--max-steps", "2", "--versions", EXAMPLE, "--out", str(tmp_path / "x")
+    )
+    assert proc.returncode in (0, 1), proc.stderr
+    cert = json.loads((tmp_path / "x" / "certificate.json").read_text())
+    assert list(cert["versions"]) == [EXAMPLE]
+
+
+BAD = {
+    "missing": (None, "py:{dir}/missing.py: {dir}/missing.py: no such file"),
+    "syntax": (
+        "def broken(:\n",
+        "py:{dir}/syntax.py: {dir}/syntax.py: cannot import: SyntaxError: ",
+    ),
+    "raises": (
+        "raise RuntimeError('no')\n",
+        "py:{dir}/raises.py: {dir}/raises.py: cannot import: RuntimeError: no",
+    ),
+    "none": (
+        "X = 1\n",
+        "py:{dir}/none.py: {dir}/none.py: defines no subclass of pagefuzz.sim.world.Version",
+    ),
+    "two": (
+        "from pagefuzz.impls.post import Post\nclass A(Post): pass\nclass B(Post): pass\n",
+        "py:{dir}/two.py: {dir}/two.py: defines 2 Version subclasses (A, B); name one: "
+        "py:{dir}/two.py:A",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD))
+def test_a_bad_file_is_one_line(tmp_path: Path, name: str) -> None:
+    source, message = BAD[name]
+    if source is not None:
+        (tmp_path / f"{name}.py").write_text(textwrap.dedent(source))
+    proc = _pagefuzz("replay", TWO_PAGE, "--versions", f"py:{tmp_path}/{name}.py")
+    assert proc.returncode == 2
+    assert proc.stderr.count("\n") == 1
+    assert proc.stderr.startswith("pagefuzz: error: --versions: " + message.format(dir=tmp_path))
+    assert "Traceback" not in proc.stderr
+
+
+def test_class_chooses_among_several(tmp_path: Path) -> None:
+    (tmp_path / "two.py").write_text(BAD["two"][0] or "")
+    proc = _pagefuzz("replay", TWO_PAGE, "--versions", f"py:{tmp_path}/two.py:B", "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert list(json.loads(proc.stdout)["versions"]) == [f"py:{tmp_path}/two.py:B"]
+    proc = _pagefuzz("replay", TWO_PAGE, "--versions", f"py:{tmp_path}/two.py:C")
+    assert proc.returncode == 2
+    assert "no Version subclass named 'C' (it defines: A, B)" in proc.stderr
+
+
+def test_pairs_split_where_both_sides_are_version_names() -> None:
+    """`a/b` keys of expect.differential: the leftmost "/" with a name on each side, because a
+    file's path holds "/" too. "post/py:a/b.py": "post" | "py:a/b.py". "py:a/b.py/py:c.py":
+    "py:a" | "b.py/py:c.py" fails ("b.py/py:c.py" is no name), so "py:a/b.py" | "py:c.py"."""
+    from pagefuzz.sim.case import split_pair
+
+    assert split_pair("pre/post") == ("pre", "post")
+    assert split_pair("post/py:a/b.py") == ("post", "py:a/b.py")
+    assert split_pair("py:a/b.py/py:c.py") == ("py:a/b.py", "py:c.py")
+    assert split_pair("c:x/fix.c/fixed") == ("c:x/fix.c", "fixed")
+    assert split_pair("pre") is None
+    assert split_pair("pre/po st") is None
