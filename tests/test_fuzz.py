@@ -274,7 +274,8 @@ def test_corrupt_campaign_summary_is_refused_on_resume(tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
     assert proc.stderr.strip().splitlines() == [
-        f"pagefuzz: error: {out / 'campaign.json'}: versions: unknown version 'nosuch'"
+        f"pagefuzz: error: {out / 'campaign.json'}: versions: unknown version 'nosuch'; "
+        "known: pre, post, recheck-locked, reference, fixed"
     ]
     assert not (out / "workers").exists()
 
