@@ -2,7 +2,9 @@
 
 The layers are sim <- impls <- oracle <- fuzz <- pagefuzz: each imports only the layers to its
 left (docs/architecture.md), so nothing below imports fuzz or the command; the core (sim, impls,
-oracle) imports no clock, no randomness, no I/O module.
+oracle) imports no clock, no randomness, no I/O module, but for the one module that builds a
+`c:FILE.c` version (impls/cbuild.py: it reads the user's file, runs the C compiler and keeps the
+build cache); running a C version is as pure as running any other.
 """
 
 import ast
@@ -28,6 +30,9 @@ FORBIDDEN_IN_CORE = {
     "threading",
     "multiprocessing",
 }
+
+#: The core's one I/O module, and the I/O modules it may import.
+CORE_IO = {"impls/cbuild.py": {"os", "subprocess"}}
 
 
 def _layer(module: str) -> str | None:
@@ -66,6 +71,5 @@ def test_layers_import_only_leftwards(package: str) -> None:
 def test_core_is_pure(package: str) -> None:
     for path in sorted((ROOT / package).glob("*.py")):
         roots = {m.split(".")[0] for m in _imports(path)}
-        assert not roots & FORBIDDEN_IN_CORE, (
-            f"{path.name} imports {sorted(roots & FORBIDDEN_IN_CORE)}"
-        )
+        bad = (roots & FORBIDDEN_IN_CORE) - CORE_IO.get(f"{package}/{path.name}", set())
+        assert not bad, f"{path.name} imports {sorted(bad)}"

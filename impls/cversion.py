@@ -1,0 +1,577 @@
+"""`c:FILE.c` versions: the kernel's own C of operate_on_page_range, page_writer and page_waiter,
+compiled and run inside the simulated world.
+
+The user's file is the C as the kernel has it (2.6.1-mm mm/page-writeback.c), with no #include:
+impls/kernel.h goes in front of it and a wrapper after it, in one translation unit (so static
+functions are reached), built by impls/cbuild.py. `load_c_version("c:PATH.c")` returns the
+factory of a `Version` named `c:PATH.c`.
+
+**The bridge.** Each call of one of the three functions is a generator, as for every version
+(`CVersion.operate_on_page_range`...): it runs the C in a greenlet of its own and passes on
+what the C suspends at. Every kernel call the C makes (kernel.h: `lock_page`, `pagevec_lookup`,
+`wait_on_page_writeback_wq`, `mapping->a_ops->writepage`...) is a cffi `extern "Python"`
+callback that calls the same world function the Python versions call (`k.lock_page(ctx,
+page)`...), with the world and actor of the call. A world function that is a generator is
+started in the callback; if it yields (it sleeps), the callback switches to the driving
+generator (greenlet `parent.switch`) and hands it the generator: the C frame stays suspended
+inside the callback, the driving generator yields the point to the scheduler and runs the
+generator to its end (`yield from`, as a Python version would), then switches back into the C
+with its value. The named points go out the same way and match the Python versions': `lookup`
+at the end of every gang lookup, `page` in the trampoline through which the C calls its
+operator (so `run X until P` pauses a C version where it pauses a Python one). The run stays as
+deterministic as the world: the C runs only between points, one greenlet at a time.
+
+A C `struct page` is a handle for one world `Page` (a handle table per call, keyed by the page's
+serial); its `index` and `mapping` are written from the world's page when the handle is made and
+again after every callback returns (the C runs only between callbacks, so it always reads the
+world's current state). C integers are C integers: `pos` and `count` enter as `loff_t` and
+`size_t`, the result leaves as `ssize_t`.
+
+**Unwinding.** When the world drops a run with C suspended in it (the run ended with the task
+asleep), or a callback fails, the callback sets `pf_abort_to` and returns; the C side longjmps
+back to its entry point at once (kernel.h `pf_check`), so no C keeps running on a dead greenlet.
+An error in a callback (a bad `struct page` pointer, a wrong wait entry) is raised from the
+generator, as a Python version's would be.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, ClassVar, Final, cast
+
+import greenlet
+
+from pagefuzz.impls import cbuild
+from pagefuzz.sim.actors import Actor
+from pagefuzz.sim.cint import signed, unsigned
+from pagefuzz.sim.mm import Page
+from pagefuzz.sim.points import LOOKUP, PAGE, Gen, Yield
+from pagefuzz.sim.world import Operator, Version, World
+
+#: What the user's file must define.
+REQUIRED: Final = ("operate_on_page_range", "page_writer", "page_waiter")
+
+#: What Python sees of the translation unit (cffi's cdef).
+CDEF: Final = """
+struct address_space { ...; };
+struct page { unsigned long index; struct address_space *mapping; unsigned long pf_serial; ...; };
+struct pagevec { unsigned int nr; struct page *pages[16]; ...; };
+struct pf_frame { ...; };
+
+extern struct address_space pf_mapping;
+extern struct pf_frame *pf_abort_to;
+
+long long pf_operate(struct pf_frame *frame, int op, long long pos, size_t count);
+
+int pf_page_writer(struct pf_frame *frame, struct page *page);
+int pf_page_waiter(struct pf_frame *frame, struct page *page);
+
+extern "Python" int pf_cb_lookup(struct pagevec *, unsigned long, unsigned int, unsigned long *);
+extern "Python" int pf_cb_pagevec_release(struct pagevec *);
+extern "Python" int pf_cb_page_ref(struct page *, int);
+extern "Python" int pf_cb_lock_page(struct page *);
+extern "Python" int pf_cb_unlock_page(struct page *);
+extern "Python" int pf_cb_page_flag(struct page *, int);
+extern "Python" int pf_cb_test_clear_page_dirty(struct page *);
+extern "Python" int pf_cb_wait_on_page_writeback(struct page *);
+extern "Python" int pf_cb_wait_on_page_writeback_wq(struct page *, int);
+extern "Python" int pf_cb_writepage(struct page *);
+extern "Python" int pf_cb_current_is_aio(void);
+extern "Python" int pf_cb_point_page(void);
+extern "Python" int pf_cb_operator(struct page *);
+extern "Python" int pf_cb_bug(int, const char *);
+"""
+
+#: After the user's file: the bridge's objects, the operator trampolines, the entry points.
+WRAPPER: Final = r"""
+struct __wait_queue { int pf_unused; };
+static wait_queue_t pf_aio_wait;
+struct task_struct pf_task_aio = { &pf_aio_wait };
+struct task_struct pf_task_sync = { NULL };
+
+struct pf_frame { jmp_buf jb; };
+struct pf_frame *pf_abort_to;
+
+static void pf_unwind(void)
+{
+	struct pf_frame *frame = pf_abort_to;
+
+	pf_abort_to = NULL;
+	longjmp(frame->jb, 1);
+}
+
+static int pf_writepage(struct page *page, struct writeback_control *wbc)
+{
+	(void) wbc;
+	return pf_check(pf_cb_writepage(page));
+}
+
+static struct address_space_operations pf_aops = { .writepage = pf_writepage };
+struct address_space pf_mapping = { .a_ops = &pf_aops };
+
+/* The operator is called through these: the named point `page` comes right before it. */
+static int pf_writer_op(struct page *page)
+{
+	pf_check(pf_cb_point_page());
+	return page_writer(page);
+}
+
+static int pf_waiter_op(struct page *page)
+{
+	pf_check(pf_cb_point_page());
+	return page_waiter(page);
+}
+
+static int pf_python_op(struct page *page)
+{
+	pf_check(pf_cb_point_page());
+	return pf_check(pf_cb_operator(page));
+}
+
+long long pf_operate(struct pf_frame *frame, int op, long long pos, size_t count)
+{
+	int (*operator)(struct page *) = pf_python_op;
+
+	if (op == 0)
+		operator = pf_writer_op;
+	else if (op == 1)
+		operator = pf_waiter_op;
+	if (setjmp(frame->jb))
+		return 0;
+	return operate_on_page_range(&pf_mapping, pos, count, operator);
+}
+
+int pf_page_writer(struct pf_frame *frame, struct page *page)
+{
+	if (setjmp(frame->jb))
+		return 0;
+	return page_writer(page);
+}
+
+int pf_page_waiter(struct pf_frame *frame, struct page *page)
+{
+	if (setjmp(frame->jb))
+		return 0;
+	return page_waiter(page);
+}
+
+/* cffi's own code follows: none of the kernel's short names past here. */
+#undef loff_t
+#undef min
+#undef max
+#undef min_t
+#undef max_t
+#undef likely
+#undef unlikely
+#undef current
+#undef BUG
+#undef BUG_ON
+#undef PageLocked
+#undef PageDirty
+#undef PageWriteback
+#undef PageError
+#undef pagevec_lookup
+"""
+
+_OP_WRITER: Final = 0
+_OP_WAITER: Final = 1
+_OP_PYTHON: Final = 2
+
+
+class CVersionError(Exception):
+    """A C version that cannot be loaded, or C that misuses the bridge; str() is one line."""
+
+
+def _c_string(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def compose(header: str, user: str, shown_path: str) -> str:
+    """The translation unit: kernel.h, the user's file (its diagnostics name `shown_path` and
+    its own line numbers), then the wrapper."""
+    if not user.endswith("\n"):
+        user += "\n"
+    return (
+        f'#line 1 "<pagefuzz>/kernel.h"\n{header}\n'
+        f"#line 1 {_c_string(shown_path)}\n{user}"
+        f'#line 1 "<pagefuzz>/wrapper.c"\n{WRAPPER}'
+    )
+
+
+# ------------------------------------------------------------------------------ one C call
+
+
+@dataclass(frozen=True, slots=True)
+class _Point:
+    """A callback's request: hand `point` to the scheduler, then return `result` to the C."""
+
+    point: Yield
+    result: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Await:
+    """A callback's request: run the world generator `start(k, ctx)` to its end (its points go
+    to the scheduler) and return its value to the C."""
+
+    start: Callable[[World, Actor], Gen[Any]]
+
+
+@dataclass(slots=True)
+class _Started:
+    """A world generator that yielded `point` when the callback started it: the driving
+    generator takes it out of `gen` (so the suspended greenlet keeps no reference to it),
+    yields the point, then runs it to its end and sends its value back into the C."""
+
+    gen: list[Gen[Any]]
+    point: Yield
+
+
+class _Greenlet(greenlet.greenlet):  # type: ignore[misc]
+    """The greenlet a C call runs in; callbacks find their call through it."""
+
+    call: _Call
+
+
+class _Call:
+    """One call of a C function from the world: its handles, greenlet and unwinding frame.
+
+    Nothing the suspended greenlet keeps (its frames, this object) refers to the world while
+    the C is suspended: `k` and `ctx` are set only while the C runs, and world generators run
+    in the driving generator, not in the greenlet. Python's cycle collector cannot see into a
+    suspended greenlet's frames, so a reference from there back to the world would keep every
+    world whose run ended with C asleep in it alive for good.
+    """
+
+    __slots__ = ("built", "ctx", "error", "frame", "k", "mapping", "null", "operator", "pages")
+
+    def __init__(self, version: CVersion) -> None:
+        self.built = version.built
+        self.k: World | None = None
+        self.ctx: Actor | None = None
+        self.mapping = version.mapping
+        self.null = self.built.ffi.NULL
+        self.frame = self.built.ffi.new("struct pf_frame *")
+        self.pages: dict[int, tuple[Page, Any]] = {}
+        self.operator: Operator | None = None
+        self.error: BaseException | None = None
+
+    # --------------------------------------------------------------- handles for pages
+
+    def handle(self, page: Page) -> Any:
+        entry = self.pages.get(page.serial)
+        if entry is not None:
+            return entry[1]
+        cpage = self.built.ffi.new("struct page *")
+        cpage.pf_serial = page.serial
+        cpage.index = page.index
+        cpage.mapping = self.mapping if page.mapping else self.null
+        self.pages[page.serial] = (page, cpage)
+        return cpage
+
+    def page(self, cpage: Any) -> Page:
+        if cpage == self.null:
+            raise CVersionError("a kernel call was given a NULL struct page")
+        entry = self.pages.get(cpage.pf_serial)
+        if entry is None or entry[1] != cpage:
+            raise CVersionError("a kernel call was given a struct page the world did not hand out")
+        return entry[0]
+
+    def refresh(self) -> None:
+        """What the world holds now, into every struct page this call has."""
+        mapping, null = self.mapping, self.null
+        for page, cpage in self.pages.values():
+            cpage.index = page.index
+            cpage.mapping = mapping if page.mapping else null
+
+    def world(self) -> tuple[World, Actor]:
+        assert self.k is not None and self.ctx is not None
+        return self.k, self.ctx
+
+    def start(self, wait: _Await) -> int | _Started:
+        """Run the world generator of `wait` here, in the C's greenlet, up to its first point:
+        most calls (a free page lock, no writeback) end without one, and switch no greenlet."""
+        k, ctx = self.world()
+        gen = wait.start(k, ctx)
+        try:
+            point = next(gen)
+        except StopIteration as stop:
+            return int(stop.value or 0)
+        return _Started([gen], point)
+
+    # ------------------------------------------------------- suspending the C frame
+
+    def abort(self, exc: BaseException) -> None:
+        """Make the C unwind to its entry point as soon as the callback returns."""
+        if self.error is None and not isinstance(exc, greenlet.GreenletExit):
+            self.error = exc
+        self.built.lib.pf_abort_to = self.frame
+
+    def drive(self, k: World, ctx: Actor, entry: Callable[[], int]) -> Gen[int]:
+        """The generator the world resumes: run `entry` (the C) in a greenlet; a callback that
+        sleeps or passes a point switches back here with a `_Started` or a `_Point`, which
+        this generator carries out as a Python version would (`yield from`, `yield point`),
+        and then it switches back into the C with the result. Returns the C function's."""
+        g = _Greenlet(lambda _first: entry())  # the first switch passes `value` (None)
+        g.call = self  # (and no reference back: a cycle through a greenlet is never collected)
+        value: Any = None
+        try:
+            while True:
+                self.k, self.ctx = k, ctx
+                g.parent = greenlet.getcurrent()
+                try:
+                    out = g.switch(value)
+                finally:
+                    self.k = self.ctx = None
+                if g.dead:
+                    if self.error is not None:
+                        raise self.error
+                    return int(out)
+                if isinstance(out, _Point):
+                    yield out.point
+                    value = out.result
+                else:
+                    assert isinstance(out, _Started)
+                    gen = out.gen.pop()
+                    yield out.point
+                    value = yield from gen
+                    del gen
+        finally:
+            if not g.dead:  # the world dropped this run mid-C: unwind the C frame
+                try:
+                    g.parent = greenlet.getcurrent()
+                    g.throw()
+                except RuntimeError:  # greenlet itself is being finalized (interpreter exit)
+                    pass
+
+
+def _current() -> _Greenlet:
+    g = greenlet.getcurrent()
+    if not isinstance(g, _Greenlet):
+        raise CVersionError("a C kernel call outside a C version's run")
+    return g
+
+
+# ------------------------------------------------------------- the callbacks (kernel.h)
+
+_Result = int | _Point | _Await
+
+
+def _callback(fn: Callable[..., _Result]) -> Callable[..., int]:
+    """A kernel call from C: run it with its call's world, carry out its request to sleep or
+    pass a point (switching to the driving generator), refresh the handles, and on any
+    exception make the C unwind (the driving generator raises the exception)."""
+
+    def callback(*args: Any) -> int:
+        g = _current()
+        call = g.call
+        try:
+            out = fn(call, *args)
+            result = call.start(out) if isinstance(out, _Await) else out
+            if not isinstance(result, int):
+                result = int(g.parent.switch(result) or 0)
+            call.refresh()
+            return result
+        except BaseException as exc:  # the C cannot take it: unwind, re-raise in the driver
+            call.abort(exc)
+            return 0
+
+    callback.__name__ = fn.__name__
+    return callback
+
+
+def _lookup(call: _Call, pvec: Any, start: int, nr: int, next_ptr: Any) -> _Result:
+    k, ctx = call.world()
+    if next_ptr == call.null:
+        pages = k.pagevec_lookup(ctx, start, nr)
+    else:
+        pages, nxt = k.pagevec_lookup_next(ctx, start, nr)
+        next_ptr[0] = unsigned(nxt)
+    for i, page in enumerate(pages):
+        pvec.pages[i] = call.handle(page)
+    pvec.nr = len(pages)
+    return _Point(LOOKUP, len(pages))
+
+
+def _pagevec_release(call: _Call, pvec: Any) -> _Result:
+    k, _ = call.world()
+    k.pagevec_release([call.page(pvec.pages[i]) for i in range(pvec.nr)])
+    return 0
+
+
+def _page_ref(call: _Call, cpage: Any, delta: int) -> _Result:
+    k, _ = call.world()
+    page = call.page(cpage)
+    if delta < 0:
+        k.pagevec_release([page])
+    else:
+        page.refs += 1
+    return 0
+
+
+def _lock_page(call: _Call, cpage: Any) -> _Result:
+    page = call.page(cpage)
+    return _Await(lambda k, ctx: k.lock_page(ctx, page))
+
+
+def _unlock_page(call: _Call, cpage: Any) -> _Result:
+    k, ctx = call.world()
+    k.unlock_page(ctx, call.page(cpage))
+    return 0
+
+
+def _page_flag(call: _Call, cpage: Any, flag: int) -> _Result:
+    page = call.page(cpage)
+    return int((page.locked, page.dirty, page.writeback, page.error)[flag])
+
+
+def _test_clear_page_dirty(call: _Call, cpage: Any) -> _Result:
+    k, _ = call.world()
+    return int(k.test_clear_page_dirty(call.page(cpage)))
+
+
+def _wait_on_page_writeback(call: _Call, cpage: Any) -> _Result:
+    page = call.page(cpage)
+    return _Await(lambda k, ctx: k.wait_on_page_writeback(ctx, page))
+
+
+def _wait_on_page_writeback_wq(call: _Call, cpage: Any, aio: int) -> _Result:
+    _, ctx = call.world()
+    page = call.page(cpage)
+    if bool(aio) != (ctx.io_wait is not None):
+        raise CVersionError("wait_on_page_writeback_wq: the wait entry must be current->io_wait")
+    return _Await(lambda k, ctx: k.wait_on_page_writeback_wq(ctx, page))
+
+
+def _writepage(call: _Call, cpage: Any) -> _Result:
+    k, ctx = call.world()
+    return k.writepage(ctx, call.page(cpage))
+
+
+def _current_is_aio(call: _Call) -> _Result:
+    _, ctx = call.world()
+    return int(ctx.io_wait is not None)
+
+
+def _point_page(call: _Call) -> _Result:
+    return _Point(PAGE, 0)
+
+
+def _operator(call: _Call, cpage: Any) -> _Result:
+    operator, page = call.operator, call.page(cpage)
+    assert operator is not None
+    return _Await(lambda k, ctx: operator(k, ctx, page))
+
+
+def _bug(call: _Call, line: int, what: Any) -> _Result:
+    k, ctx = call.world()
+    text = call.built.ffi.string(what).decode("utf-8", "replace")
+    request = getattr(ctx, "request", None)
+    k.bug("c-bug", f"{k.version.name} line {line}: {text}", getattr(request, "id", None))
+    return 0
+
+
+_CALLBACKS: Final[dict[str, Callable[..., int]]] = {
+    "pf_cb_lookup": _callback(_lookup),
+    "pf_cb_pagevec_release": _callback(_pagevec_release),
+    "pf_cb_page_ref": _callback(_page_ref),
+    "pf_cb_lock_page": _callback(_lock_page),
+    "pf_cb_unlock_page": _callback(_unlock_page),
+    "pf_cb_page_flag": _callback(_page_flag),
+    "pf_cb_test_clear_page_dirty": _callback(_test_clear_page_dirty),
+    "pf_cb_wait_on_page_writeback": _callback(_wait_on_page_writeback),
+    "pf_cb_wait_on_page_writeback_wq": _callback(_wait_on_page_writeback_wq),
+    "pf_cb_writepage": _callback(_writepage),
+    "pf_cb_current_is_aio": _callback(_current_is_aio),
+    "pf_cb_point_page": _callback(_point_page),
+    "pf_cb_operator": _callback(_operator),
+    "pf_cb_bug": _callback(_bug),
+}
+_REGISTERED: set[str] = set()
+
+
+def _register(built: cbuild.Built) -> None:
+    """Bind the callbacks to a compiled module (once per module and process)."""
+    if built.path in _REGISTERED:
+        return
+    for name, fn in _CALLBACKS.items():
+        built.ffi.def_extern(name=name)(fn)
+    _REGISTERED.add(built.path)
+
+
+# ------------------------------------------------------------------------------ the version
+
+
+class CVersion(Version):
+    """A version whose three functions are C (one subclass per file, made by
+    `load_c_version`)."""
+
+    name: ClassVar[str] = "c:?"
+    summary: ClassVar[str] = "kernel C"
+    built: ClassVar[cbuild.Built]
+    mapping: ClassVar[Any]
+
+    def operate_on_page_range(
+        self, k: World, ctx: Actor, pos: int, count: int, operator: Operator
+    ) -> Gen[int]:
+        call = _Call(self)
+        if self._is(operator, CVersion.page_writer):
+            op = _OP_WRITER
+        elif self._is(operator, CVersion.page_waiter):
+            op = _OP_WAITER
+        else:  # a Python operator: called back through the trampoline
+            op = _OP_PYTHON
+            call.operator = operator
+        lib, frame = self.built.lib, call.frame
+        c_pos, c_count = signed(pos), unsigned(count)  # loff_t pos, size_t count
+        return (yield from call.drive(k, ctx, lambda: lib.pf_operate(frame, op, c_pos, c_count)))
+
+    def page_writer(self, k: World, ctx: Actor, page: Page) -> Gen[int]:
+        call = _Call(self)
+        lib, frame, cpage = self.built.lib, call.frame, call.handle(page)
+        return (yield from call.drive(k, ctx, lambda: lib.pf_page_writer(frame, cpage)))
+
+    def page_waiter(self, k: World, ctx: Actor, page: Page) -> Gen[int]:
+        call = _Call(self)
+        lib, frame, cpage = self.built.lib, call.frame, call.handle(page)
+        return (yield from call.drive(k, ctx, lambda: lib.pf_page_waiter(frame, cpage)))
+
+    def _is(self, operator: Operator, function: Callable[..., Gen[int]]) -> bool:
+        """Is `operator` this version's own C function (not an override in Python)?"""
+        return (
+            getattr(operator, "__self__", None) is self
+            and getattr(operator, "__func__", None) is function
+        )
+
+
+def load_c_version(spec: str) -> Callable[[], Version]:
+    """The factory of the version `c:PATH.c` (named exactly `spec`): compiled once per content
+    and machine (impls/cbuild.py); CVersionError, one line naming the file, on any failure."""
+    if not spec.startswith("c:") or len(spec) <= 2:
+        raise CVersionError(f"{spec}: a C version is named c:PATH.c")
+    text = spec[2:]
+    try:
+        user = cbuild.read_source(cbuild.resolve(text), f"{spec}: {text}")
+        header = cbuild.kernel_header()
+        built = cbuild.build(
+            CDEF,
+            compose(header, user, text),
+            key=compose(header, user, "<user>"),
+            shown=spec,
+            required=REQUIRED,
+        )
+    except cbuild.CBuildError as exc:
+        raise CVersionError(str(exc)) from None
+    _register(built)
+    namespace = {
+        "name": spec,
+        "summary": f"kernel C from {text}",
+        "built": built,
+        "mapping": built.ffi.addressof(built.lib, "pf_mapping"),
+        "__module__": __name__,
+    }
+    return cast(type[CVersion], type("CVersion", (CVersion,), namespace))
+
+
+__all__ = ["CVersion", "CVersionError", "load_c_version"]

@@ -1,0 +1,259 @@
+/*
+ * pagefuzz's kernel header for `c:FILE.c` versions (impls/cversion.py).
+ *
+ * What 2.6.1-mm code of mm/page-writeback.c around operate_on_page_range() uses, and nothing
+ * else: the types, struct page, struct pagevec, struct address_space, struct writeback_control,
+ * the constants and the page-cache calls. pagefuzz puts this text in front of the user's file
+ * (the file needs no #include), compiles both with the system C compiler (-std=gnu11), and runs
+ * the result inside the simulated world: every kernel call below goes to the world's own
+ * function, the one the Python versions call (`k.lock_page`, `k.pagevec_lookup`, ...), and where
+ * the world sleeps or passes a named point (`lookup`, `page`) the C frame is suspended and later
+ * resumed (greenlet).
+ *
+ * A `struct page` is a handle for one of the world's pages: its `index` and `mapping` are
+ * refreshed from the world after every call into it, so C reads what the world holds.
+ * `mapping` is NULL once the page has left the file, else the one file's address_space (the
+ * `mapping` argument of operate_on_page_range). Flags are read through the calls (PageError...).
+ *
+ * Names starting with pf_ belong to the bridge.
+ */
+#ifndef PAGEFUZZ_KERNEL_H
+#define PAGEFUZZ_KERNEL_H
+
+#include <setjmp.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+/* ---------------------------------------------------------------------------- types (LP64) */
+
+typedef unsigned long pgoff_t;
+/* The kernel's loff_t is long long; the C library's (sys/types.h) is long: renamed, not redefined. */
+typedef long long pf_loff_t;
+#define loff_t pf_loff_t
+
+/* ------------------------------------------------------------------------------- constants */
+
+#define PAGE_CACHE_SHIFT 12
+#define PAGE_CACHE_SIZE (1UL << PAGE_CACHE_SHIFT)
+#define PAGE_CACHE_MASK (~(PAGE_CACHE_SIZE - 1))
+#define PAGEVEC_SIZE 16
+
+#ifndef EIO
+#define EIO 5
+#endif
+#ifndef EAGAIN
+#define EAGAIN 11
+#endif
+#define EIOCBRETRY 530
+
+/* ---------------------------------------------------------------------- include/linux/kernel.h */
+
+#define likely(x) __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+
+/* The kernel's type-checked min/max: comparing the two pointers warns when the types differ. */
+#define min(x, y) ({ \
+	const typeof(x) _x = (x); \
+	const typeof(y) _y = (y); \
+	(void) (&_x == &_y); \
+	_x < _y ? _x : _y; })
+#define max(x, y) ({ \
+	const typeof(x) _x = (x); \
+	const typeof(y) _y = (y); \
+	(void) (&_x == &_y); \
+	_x > _y ? _x : _y; })
+#define min_t(type, x, y) ({ type __x = (x); type __y = (y); __x < __y ? __x : __y; })
+#define max_t(type, x, y) ({ type __x = (x); type __y = (y); __x > __y ? __x : __y; })
+
+/* ------------------------------------------------------------------------------ structures */
+
+struct address_space;
+struct writeback_control;
+
+struct page {
+	unsigned long index;		/* the world's page->index, refreshed after every call */
+	struct address_space *mapping;	/* NULL once truncated or evicted */
+	unsigned long pf_serial;	/* the world's page (its allocation serial) */
+};
+
+struct address_space_operations {
+	int (*writepage)(struct page *page, struct writeback_control *wbc);
+};
+
+struct address_space {
+	struct address_space_operations *a_ops;
+};
+
+enum writeback_sync_modes {
+	WB_SYNC_NONE,
+	WB_SYNC_ALL,
+	WB_SYNC_HOLD,
+};
+
+struct writeback_control {
+	void *bdi;
+	enum writeback_sync_modes sync_mode;
+	unsigned long *older_than_this;
+	long nr_to_write;
+	int nonblocking;
+	int encountered_congestion;
+	int for_kupdate;
+	int for_reclaim;
+};
+
+struct pagevec {
+	unsigned nr;
+	int cold;
+	struct page *pages[PAGEVEC_SIZE];
+};
+
+typedef struct __wait_queue wait_queue_t;
+
+struct task_struct {
+	wait_queue_t *io_wait;		/* the AIO retry's wait entry; NULL in a synchronous task */
+};
+
+/* ------------------------------------------------------------------- the bridge (pf_ names) */
+
+struct pf_frame;
+/* Set by the bridge when the run must unwind (an error, or the world dropped this code). */
+extern struct pf_frame *pf_abort_to;
+static void pf_unwind(void) __attribute__((noreturn));
+extern struct task_struct pf_task_aio, pf_task_sync;
+extern struct address_space pf_mapping;
+
+/* Calls into the world (Python, through cffi's extern "Python"). */
+static int pf_cb_lookup(struct pagevec *pvec, unsigned long start, unsigned nr, pgoff_t *next);
+static int pf_cb_pagevec_release(struct pagevec *pvec);
+static int pf_cb_page_ref(struct page *page, int delta);
+static int pf_cb_lock_page(struct page *page);
+static int pf_cb_unlock_page(struct page *page);
+static int pf_cb_page_flag(struct page *page, int flag);
+static int pf_cb_test_clear_page_dirty(struct page *page);
+static int pf_cb_wait_on_page_writeback(struct page *page);
+static int pf_cb_wait_on_page_writeback_wq(struct page *page, int aio);
+static int pf_cb_writepage(struct page *page);
+static int pf_cb_current_is_aio(void);
+static int pf_cb_point_page(void);
+static int pf_cb_operator(struct page *page);
+static int pf_cb_bug(int line, const char *what);
+
+static inline int pf_check(int value)
+{
+	if (unlikely(pf_abort_to != NULL))
+		pf_unwind();
+	return value;
+}
+
+enum { PF_LOCKED, PF_DIRTY, PF_WRITEBACK, PF_ERROR };
+
+/* The user's three functions; static or not, they are defined in the user's file. */
+static ssize_t operate_on_page_range(struct address_space *mapping, loff_t pos, size_t count,
+				     int (*operator)(struct page *));
+static int page_writer(struct page *page);
+static int page_waiter(struct page *page);
+
+/* ------------------------------------------------------------- mm/swap.c, linux/pagevec.h */
+
+static inline void pagevec_init(struct pagevec *pvec, int cold)
+{
+	pvec->nr = 0;
+	pvec->cold = cold;
+}
+
+static inline unsigned pagevec_count(struct pagevec *pvec)
+{
+	return pvec->nr;
+}
+
+static inline void pagevec_release(struct pagevec *pvec)
+{
+	pf_check(pf_cb_pagevec_release(pvec));
+	pvec->nr = 0;
+}
+
+/* Gang lookup by value: up to nr pages at or after start (no upper bound). */
+static inline unsigned __pagevec_lookup(struct pagevec *pvec, struct address_space *mapping,
+					pgoff_t start, unsigned nr_pages)
+{
+	(void) mapping;
+	return pf_check(pf_cb_lookup(pvec, start, nr_pages, NULL));
+}
+
+/* Gang lookup from *next that also hands back the next index to look up. */
+static inline unsigned pagevec_lookup_next(struct pagevec *pvec, struct address_space *mapping,
+					   pgoff_t *next, unsigned nr_pages)
+{
+	(void) mapping;
+	return pf_check(pf_cb_lookup(pvec, *next, nr_pages, next));
+}
+
+/* Both forms of the era: pagevec_lookup(&pvec, mapping, next, nr) before the seed patch,
+ * pagevec_lookup(&pvec, mapping, &next, nr) after it (gang_lookup_next.patch). */
+#define pagevec_lookup(pvec, mapping, start, nr) \
+	_Generic((start), pgoff_t *: pagevec_lookup_next, default: __pagevec_lookup) \
+		((pvec), (mapping), (start), (nr))
+
+static inline void page_cache_get(struct page *page)
+{
+	pf_check(pf_cb_page_ref(page, 1));
+}
+
+static inline void page_cache_release(struct page *page)
+{
+	pf_check(pf_cb_page_ref(page, -1));
+}
+
+/* ------------------------------------------------ mm/filemap.c, linux/page-flags.h, pagemap.h */
+
+static inline void lock_page(struct page *page)
+{
+	pf_check(pf_cb_lock_page(page));
+}
+
+static inline void unlock_page(struct page *page)
+{
+	pf_check(pf_cb_unlock_page(page));
+}
+
+#define PageLocked(page) pf_check(pf_cb_page_flag((page), PF_LOCKED))
+#define PageDirty(page) pf_check(pf_cb_page_flag((page), PF_DIRTY))
+#define PageWriteback(page) pf_check(pf_cb_page_flag((page), PF_WRITEBACK))
+#define PageError(page) pf_check(pf_cb_page_flag((page), PF_ERROR))
+
+static inline int test_clear_page_dirty(struct page *page)
+{
+	return pf_check(pf_cb_test_clear_page_dirty(page));
+}
+
+static inline void wait_on_page_writeback(struct page *page)
+{
+	pf_check(pf_cb_wait_on_page_writeback(page));
+}
+
+/* 0 at once if no writeback; an AIO wait entry is queued and -EIOCBRETRY returned; a
+ * synchronous task (wait NULL) sleeps until the writeback bit clears. `wait` must be
+ * current->io_wait. */
+static inline int wait_on_page_writeback_wq(struct page *page, wait_queue_t *wait)
+{
+	return pf_check(pf_cb_wait_on_page_writeback_wq(page, wait != NULL));
+}
+
+/* ------------------------------------------------------------------------- linux/sched.h */
+
+static inline struct task_struct *pf_current(void)
+{
+	return pf_check(pf_cb_current_is_aio()) ? &pf_task_aio : &pf_task_sync;
+}
+#define current (pf_current())
+
+/* ------------------------------------------------------------------------------ asm/bug.h */
+
+/* Recorded by the world as a kernel BUG; execution goes on as if BUG() returned (R14). */
+#define BUG() ((void) pf_check(pf_cb_bug(__LINE__, "BUG()")))
+#define BUG_ON(condition) do { \
+	if (unlikely(condition)) \
+		(void) pf_check(pf_cb_bug(__LINE__, "BUG_ON(" #condition ")")); \
+} while (0)
+
+#endif /* PAGEFUZZ_KERNEL_H */
