@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from pagefuzz._replay import CaseFileError, case_from_json, decode_json, read_file
+from pagefuzz.fuzz.store import KNOWN_FORMAT
 from pagefuzz.oracle.evaluate import FindingKey
 from pagefuzz.sim import Case
 
@@ -44,7 +45,6 @@ SKIPPED_DIRS: Final = frozenset(
 LIBFUZZER_ARTIFACTS: Final = ("crash-", "timeout-", "leak-", "oom-", "slow-unit-")
 
 CERTIFICATE_FORMAT: Final = "pagefuzz/certificate-v1"
-KNOWN_FORMAT: Final = "pagefuzz/known-v1"
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from pagefuzz._minimize import sanitise
 from pagefuzz._output import print_timelines
 from pagefuzz._replay import CaseFileError, load_case
 from pagefuzz.fuzz.files import write_json_atomic
+from pagefuzz.fuzz.known import case_name
 from pagefuzz.fuzz.minimize import minimize
 from pagefuzz.fuzz.target import Evaluator
 from pagefuzz.oracle import signature_of
@@ -113,7 +114,7 @@ def run_triage(
         if group.crash or group.key is None:
             continue
         small, _ = minimize(group.case, evaluator, frozenset({group.signature}))
-        name = sanitise(f"{group.key}-{group.signature[:6]}")
+        name = sanitise(case_name(group.key, group.signature[:6]))
         group.case = replace(small, name=name)
         group.evaluation = evaluate(group.case, versions)
         group.expect = group.evaluation.expect_block()
