@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from pagefuzz.fuzz.bench_render import render
+from pagefuzz.fuzz.bench_speed import DEFAULT_BASELINE, measure_c_versions, measure_speed
 from pagefuzz.fuzz.decode import decode
 from pagefuzz.fuzz.engines import ENGINES
 from pagefuzz.fuzz.explore import Bound, explore
@@ -34,7 +35,7 @@ from pagefuzz.fuzz.worker import random_bytes
 from pagefuzz.impls.registry import DEFAULT_VERSIONS
 from pagefuzz.oracle.evaluate import evaluate
 
-__all__ = ["measure_memory", "measure_reliability", "render", "run_bench"]
+__all__ = ["PARTS", "measure_core", "measure_part", "render", "run_bench"]
 
 HERE: Final = Path(__file__).resolve().parent
 VERSIONS: Final = list(DEFAULT_VERSIONS)
@@ -334,7 +335,34 @@ def measure_reliability(inputs: int, kills: int, log: Callable[[str], None]) -> 
     }
 
 
-def run_bench(quick: bool, corpus: Path, log: Callable[[str], None]) -> dict[str, Any]:
+def measure_part(
+    part: str, quick: bool, repo: Path, baseline: str, log: Callable[[str], None]
+) -> dict[str, Any]:
+    """One part measured on its own (`pagefuzz bench --part`): the others are kept."""
+    if part == "speed":
+        return measure_speed(repo, baseline, quick, log)
+    if part == "c_versions":
+        return measure_c_versions(repo, quick, log)
+    if part == "mutants":
+        from pagefuzz.fuzz.mutation import measure_mutants
+
+        return measure_mutants(1 if quick else 3, 5.0 if quick else 60.0, log, quick)
+    if part == "memory":
+        return measure_memory(10 if quick else 400, log)
+    if part == "reliability":
+        inputs, kills = (2000, 1) if quick else (20000, 3)
+        return measure_reliability(inputs, kills, log)
+    raise ValueError(f"unknown bench part {part!r}")
+
+
+#: The parts `pagefuzz bench --part` can measure again on their own, in the order a whole run
+#: measures them (after the engine, explorer, minimiser and corpus figures).
+PARTS: Final = ("speed", "c_versions", "mutants", "reliability", "memory")
+
+
+def measure_core(quick: bool, corpus: Path, log: Callable[[str], None]) -> dict[str, Any]:
+    """The figures that are not a part of their own: exec/s against the trivial target,
+    executions to the first finding per engine, the explorer, the minimiser, corpus regression."""
     repeats, rate_s, seeds, campaign_s, explore_s = (3, 5, 5, 20.0, 60.0)
     if quick:
         repeats, rate_s, seeds, campaign_s, explore_s = (1, 2, 2, 5.0, 10.0)
@@ -348,10 +376,6 @@ def run_bench(quick: bool, corpus: Path, log: Callable[[str], None]) -> dict[str
     minimiser = measure_minimizer(explored, log)
     log("corpus regression")
     regression = measure_regression(corpus, log)
-    log("reliability")
-    reliability = measure_reliability(2000 if quick else 20000, 1 if quick else 3, log)
-    log("memory")
-    memory = measure_memory(40 if quick else 400, log)
     return {
         "machine": {
             "platform": platform.platform(),
@@ -370,6 +394,19 @@ def run_bench(quick: bool, corpus: Path, log: Callable[[str], None]) -> dict[str
         "explore": explored,
         "minimiser": minimiser,
         "regression": regression,
-        "reliability": reliability,
-        "memory": memory,
     }
+
+
+def run_bench(
+    quick: bool,
+    corpus: Path,
+    log: Callable[[str], None],
+    repo: Path | None = None,
+    baseline: str = DEFAULT_BASELINE,
+) -> dict[str, Any]:
+    repo = (repo or HERE.parent).resolve()
+    results = measure_core(quick, corpus, log)
+    for part in PARTS:
+        log(part.replace("_", " "))
+        results[part] = measure_part(part, quick, repo, baseline, log)
+    return results

@@ -23,6 +23,8 @@ def render(results: dict[str, Any], command: str) -> str:
         f"Python {results['machine']['python']}, {results['machine']['cpus']} CPUs). Medians; "
         f"settings: {json.dumps(results['settings'])}.",
         "",
+        *_speed_lines(results.get("speed")),
+        *_c_version_lines(results.get("c_versions")),
         "## Executions per second against a trivial atheris target",
         "",
         "The differential target decodes one input (up to 16 steps) and runs pre, post and "
@@ -78,11 +80,103 @@ def render(results: dict[str, Any], command: str) -> str:
         "",
         f"{g['cases']} cases, {g['ms_per_case']:.1f} ms per case (all default versions, judged).",
         "",
+        *_mutant_lines(results.get("mutants")),
         *_reliability_lines(results.get("reliability")),
         *_memory_lines(results.get("memory")),
         PROFILE_NOTES,
     ]
     return "\n".join(lines)
+
+
+#: The speed issue's goal for every ratio against the baseline.
+SPEED_GOAL: Final = 10.0
+
+
+def _ratio_cell(ratio: float) -> str:
+    return f"{ratio:.2f}x" + (" (met)" if ratio >= SPEED_GOAL else "")
+
+
+def _speed_lines(speed: dict[str, Any] | None) -> list[str]:
+    if not speed:
+        return []
+    ev = speed["evaluation"]
+    fb = speed["atheris_feedback"]
+    un = speed["atheris_uninstrumented"]
+    ex = speed["explore"]
+    runs = ex["runs"]
+    rates = ex["states_per_s"]
+    best_side = max((k for k in rates if k != "baseline"), key=lambda k: rates[k])
+    agree = "the same" if ev["verdicts_agree"] else "DIFFERENT"
+    agree_ex = "the same" if ex["findings_agree"] else "DIFFERENT"
+    lines = [
+        f"## This checkout against the baseline ({speed['baseline']})",
+        "",
+        "Measured side by side in one run: the baseline commit checked out into a temporary git "
+        "worktree, both trees run by the same interpreter through fuzz/bench_probe.py, "
+        "alternating which goes first, best of the rounds. Goal: every ratio at least "
+        f"{SPEED_GOAL:.0f}x.",
+        "",
+        "| goal | baseline | this checkout | ratio |",
+        "|---|---|---|---|",
+        f"| 1. evaluation: {ev['cases']:,} fuzz-like random cases (settle_bound "
+        f"{ev['settle_bound']}; {', '.join(speed['versions'])}; judged), cases/s | "
+        f"{ev['cases_per_s']['baseline']:,.0f} | {ev['cases_per_s']['checkout']:,.0f} | "
+        f"{_ratio_cell(ev['ratio'])} |",
+        f"| 2. atheris campaign target with each tree's feedback, exec/s ({fb['seconds']} s "
+        f"runs from the same 200 seed inputs) | {fb['exec_per_s']['baseline']:,.0f} | "
+        f"{fb['exec_per_s']['checkout']:,.0f} | {_ratio_cell(fb['ratio'])} |",
+        f"| 2. the same target uninstrumented, exec/s | {un['exec_per_s']['baseline']:,.0f} | "
+        f"{un['exec_per_s']['checkout']:,.0f} | {_ratio_cell(un['ratio'])} |",
+        f"| 3. explorer, distinct states/s closing max_steps={ex['max_steps']} "
+        f"({runs['baseline']['states']:,} states; this checkout's best: {best_side}) | "
+        f"{rates['baseline']:,.0f} | {rates[best_side]:,.0f} | {_ratio_cell(ex['ratio'])} |",
+        "",
+        f"Verdicts: the {ev['cases']:,} cases' failure signatures are {agree} in both trees "
+        f"({ev['failures']:,} failures); the explorer's findings, shortest lengths and closed "
+        f"depth are {agree_ex}.",
+        "",
+        "| explorer run | closed depth | states | schedules | seconds |",
+        "|---|---|---|---|---|",
+    ]
+    for side, run in runs.items():
+        lines.append(
+            f"| {side} | {run['depth_closed']} | {run['states']:,} | {run['schedules']:,} | "
+            f"{run['seconds']:.1f} |"
+        )
+    lines.append("")
+    return lines
+
+
+def _c_version_lines(c: dict[str, Any] | None) -> list[str]:
+    if not c:
+        return []
+    lines = [
+        "## C versions beside the Python ones",
+        "",
+        f"Evaluation rate of a version on the same {c['cases']:,} decoded random cases (one "
+        "version, judged), alternating, best of the rounds. A `c:` version runs the compiled C "
+        "on its own greenlet and calls back into the same world functions (docs/c-versions.md): "
+        "every kernel call crosses cffi twice.",
+        "",
+        "| version | Python cases/s | C version | C cases/s | C / Python |",
+        "|---|---|---|---|---|",
+    ]
+    for row in c["rows"]:
+        lines.append(
+            f"| {row['python']} | {row['python_cases_per_s']:,.0f} | `{row['c']}` | "
+            f"{row['c_cases_per_s']:,.0f} | "
+            f"{row['c_cases_per_s'] / row['python_cases_per_s']:.2f} |"
+        )
+    lines.append("")
+    return lines
+
+
+def _mutant_lines(mutants: dict[str, Any] | None) -> list[str]:
+    if not mutants:
+        return []
+    from pagefuzz.fuzz.mutation import render_mutants
+
+    return [render_mutants(mutants), ""]
 
 
 #: The memory goal of the newcomer issue: 400 storm-heavy cases replayed within this peak RSS.
@@ -136,27 +230,38 @@ def _reliability_lines(rel: dict[str, Any] | None) -> list[str]:
 
 #: What cProfile showed on the uninstrumented target (1,500 random decoded cases, pre + post +
 #: recheck-locked, judged) and what was changed before these numbers were taken.
-PROFILE_NOTES = """## The profile, and what was changed
+PROFILE_NOTES = """## Levers: what was tried for the speed issue, and what each gave
 
-Profiled with `cProfile` over 1,500 decoded random inputs (the differential target without
-libFuzzer), before publishing:
+Each factor is measured alone, in one process, best of 3 alternating runs with and without the
+lever, CPU seconds (`time.process_time`: the machine is shared); 1,500 decoded random cases in
+pre, post and recheck-locked (settle_bound 64), judged, unless said otherwise.
 
-1. `World.log` built a frozen dataclass per event: 1.35 million calls, a third of the time.
-   Events are now `NamedTuple`s appended directly (the record keeps them as they are).
-2. Retry storms ran to the decoder's settle bound of 200 dispatches, and recheck-locked storms on
-   a third of all inputs: the bound is now 64 (any storm exceeds the retry bound long before;
-   64 is far above the longest legitimate settle of a 16-step case).
+| lever | kept | factor | how measured |
+|---|---|---|---|
+| Runs without timelines for a campaign's executions (`MessageLog`: events counted, messages kept, no event built; docs/model.md) | yes | 1.57x (4.34 -> 2.76 s) | the evaluation, both with storms cut |
+| Retry storms cut short: whole cycles applied arithmetically (sim/storm.py) | yes | 1.18x (2.79 -> 2.37 s); recheck-locked simulates 27,682 dispatches instead of 56,813; at settle_bound 5,000, 1.56x | the evaluation, with timelines |
+| One call per event in a timeline-less run (`World.log` bound to the log's own method) | yes | within the noise | the same |
+| Coverage of the versions only, plus abstract states, as atheris' default feedback | yes | about 2x exec/s (79-94 -> 165-181), search power kept (docs/fuzzing.md) | 10 s target runs |
+| Feature pairs from message pairs (`fuzz.target.event_pairs`) | yes | 2.9x on that function (0.67 -> 0.23 s), a sixth of a campaign execution before | 1,500 evaluations' pairs |
+| The explorer: per-version state and transition tables, hashed state keys (BLAKE2b), garbage collection outside batches | yes | 1.6x distinct states per CPU second (240 -> 390) | 60 CPU-s of the default bound |
+| `explore --jobs N` | yes | up to N on N cores (2 here) | docs/explore.md |
+| Compiling sim/, impls/ and oracle/ with mypyc | no (measured in a trial clone) | 1.71x (sim only: 1.34x); valgrind instruction counts 1.68x / 1.44x | the same evaluation |
+| Garbage collection off during an evaluation | no | about 1.12x | the same; memory would grow without bound in long campaigns |
 
-Together: 432 -> 937 executions/s in-process (x2.2). What remains is the simulation itself:
-generator dispatch and the kernel functions (~60%), event strings (~10%), the oracle (~10%),
-freezing the record (~10%).
+Why mypyc is not in: it needs about 300 changed lines (every `World` method the versions call
+becomes a delegating method, since compiled module functions do not bind `self`; every built-in
+version needs `allow_interpreted_subclasses`; a mypyc bug with `object`-typed dataclass fields), a
+compile of 1-5 minutes at every install, and it blinds atheris (compiled code has no bytecode to
+instrument) and `pagefuzz coverage`; an editable install's compiled modules silently shadow edits
+to the sources. For 1.7x that is not yet worth it; it is the first lever to take if a later issue
+needs another factor of two (an opt-in `PAGEFUZZ_COMPILE=1` build, compiling sim/ only, keeps the
+versions instrumentable).
 
-Why the ratio goals are not met: the trivial target does nothing (a comparison per input), while
-one differential execution simulates three complete runs of the kernel world, each about 50 to
-150 events with wait queues, wakeups and the AIO retry engine, then judges each with six checks.
-At roughly 1 microsecond per simulated event that is a few hundred microseconds, so the ratio is
-bounded by the work per input, not by overhead; the toolchain notes' probe simulator (one state
-machine, ~2.2 microseconds per step) measured 2.2k exec/s uninstrumented, the same order as this
-target. Search power is what matters here, and executions are the machine-independent figure:
-see the table of executions to first finding.
+What sets the figure now: a run is a tree of Python generators six frames deep (the scheduler's
+dispatch, aio_run_iocb, aio_pwrite, aio_write, sync_page_range, the version's loop, its
+operator), and every named point and sleep crosses all of them; then the kernel functions
+themselves (locks, wakeups, lookups: about half of the profile) and the oracle (about a tenth).
+What would reach 10x: the simulated kernel as compiled code (mypyc for 1.7x; a C or Rust world
+with the versions on greenlets, as `c:` versions already run, for more), or flattening the
+generator tree so that a version's named points do not travel through five frames of the world.
 """

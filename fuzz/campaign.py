@@ -61,6 +61,7 @@ class Campaign:
     corpus: Path | None
     depth: int = 3  # PCT's bug depth d
     hypothesis_db: Path | None = None  # default OUT/hypothesis-db
+    stop_on_finding: bool = False  # end the campaign as soon as a new finding is on disk
     resumed: CampaignSummary | None = None  # the summary of the campaign resumed
     summary: CampaignSummary | None = None
     tally: KnownTally = field(default_factory=KnownTally)
@@ -290,7 +291,8 @@ class Campaign:
         store.write_summary(summary.to_json())
 
     def run(self, on_tick: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
-        """Run to the end (or Ctrl-C: status stopped); returns campaign.json's contents."""
+        """Run to the end, or to the first new finding with `stop_on_finding` (or Ctrl-C: status
+        stopped); returns campaign.json's contents."""
         store = CampaignStore(self.out)
         self.summary = summary = self.prepare(store)
         evaluator = Evaluator(self.versions)
@@ -304,6 +306,7 @@ class Campaign:
             summary.next_seed = seed + 1
             return seed
 
+        found_before = len(summary.findings)  # a resumed campaign's are not new this round
         supervisor.start(self.seed, self.seconds)
         self.tally.started = supervisor.started
         status = "done"
@@ -314,6 +317,8 @@ class Campaign:
                 summary.worker_restarts += supervisor.restart_dead(next_seed)
                 self.collect_findings(store, evaluator)
                 on_tick(self.snapshot(supervisor, store))
+                if self.stop_on_finding and len(summary.findings) > found_before:
+                    break  # a new finding: its line holds the executions to it
                 if supervisor.all_exited():
                     # One may have died since the check above: restart it if time remains.
                     summary.worker_restarts += supervisor.restart_dead(next_seed)

@@ -6,12 +6,13 @@ or through        pagefuzz fuzz --engine atheris
 
 Environment: PAGEFUZZ_OUT (campaign directory; default campaigns/standalone), PAGEFUZZ_VERSIONS
 (comma-separated; default impls.registry.DEFAULT_VERSIONS), PAGEFUZZ_WORKER (worker number),
-PAGEFUZZ_SEED. Each input is decoded (fuzz/decode.py) and executed by `WorkerState`
-(fuzz/target.py), as the other engines' cases are. Coverage feedback instruments `sim` and
-`impls` only: the harness and the oracle stay uninstrumented (see
-../shared/notes/fuzzing-toolchain.md). A known verdict never stops libFuzzer: findings are
-recorded in-process and the target returns normally; only a harness error (an exception outside
-the oracle) is recorded as a crash, and fuzzing goes on.
+PAGEFUZZ_SEED, PAGEFUZZ_INSTRUMENT and PAGEFUZZ_STATE_FEEDBACK (the feedback, below). Each input
+is decoded (fuzz/decode.py) and executed by `WorkerState` (fuzz/target.py), as the other
+engines' cases are. Coverage feedback instruments the versions (`impls`) by default, plus the
+abstract-state counters: the harness, the oracle and (unless asked) the world stay
+uninstrumented (see ../shared/notes/fuzzing-toolchain.md). A known verdict never stops
+libFuzzer: findings are recorded in-process and the target returns normally; only a harness error
+(an exception outside the oracle) is recorded as a crash, and fuzzing goes on.
 """
 
 import os
@@ -20,23 +21,39 @@ from pathlib import Path
 
 import atheris
 
-if os.environ.get("PAGEFUZZ_NO_INSTRUMENT") != "1":  # the benchmark's uninstrumented mode
-    with atheris.instrument_imports(include=["pagefuzz.sim", "pagefuzz.impls"]):
+#: What coverage feedback instruments (PAGEFUZZ_INSTRUMENT): "versions" (the versions only, the
+#: default: the code under test, at about twice the exec/s of "world"), "world" (the simulated
+#: kernel and the versions) or "none" (state feedback only). docs/fuzzing.md has the measurements.
+SCOPES = {"world": ["pagefuzz.sim", "pagefuzz.impls"], "versions": ["pagefuzz.impls"], "none": []}
+_SCOPE = os.environ.get("PAGEFUZZ_INSTRUMENT", "versions")
+if os.environ.get("PAGEFUZZ_NO_INSTRUMENT") == "1":  # the benchmark's uninstrumented mode
+    _SCOPE = "none"
+if _SCOPE == "versions":
+    # atheris instruments a whole top-level package once any of it is imported inside the hook:
+    # the world is imported first, uninstrumented, so that only the versions' modules are.
+    import pagefuzz.sim.world
+if SCOPES.get(_SCOPE):
+    with atheris.instrument_imports(include=SCOPES[_SCOPE]):
         import pagefuzz.impls.registry
         import pagefuzz.sim.world  # noqa: F401
 
-import zlib
+# Imported after the instrumentation hook above, so that its choice of scope holds.
+import zlib  # noqa: E402
 
-from pagefuzz.fuzz.decode import decode
-from pagefuzz.fuzz.target import WorkerState
-from pagefuzz.fuzz.versions import resolve_versions
-from pagefuzz.impls.registry import DEFAULT_VERSIONS
+from pagefuzz.fuzz.decode import decode  # noqa: E402
+from pagefuzz.fuzz.target import WorkerState  # noqa: E402
+from pagefuzz.fuzz.versions import resolve_versions  # noqa: E402
+from pagefuzz.impls.registry import DEFAULT_VERSIONS  # noqa: E402
 
-#: Optional feedback on abstract states (PAGEFUZZ_STATE_FEEDBACK=1): each distinct
-#: (version, event kind, next event kind) pair of a run hits one of a pool of libFuzzer counters
-#: reserved here, before fuzzing starts (atheris' private counter API, pinned version).
+#: Feedback on abstract states (on unless PAGEFUZZ_STATE_FEEDBACK=0; off in the benchmark's
+#: uninstrumented mode): each distinct (version, event kind, next event kind) pair of a run hits
+#: one of a pool of libFuzzer counters reserved here, before fuzzing starts (atheris' private
+#: counter API, pinned version).
 STATE_COUNTERS = 1024
-_STATE_FEEDBACK = os.environ.get("PAGEFUZZ_STATE_FEEDBACK") == "1"
+_STATE_FEEDBACK = (
+    os.environ.get("PAGEFUZZ_STATE_FEEDBACK", "1") == "1"
+    and os.environ.get("PAGEFUZZ_NO_INSTRUMENT") != "1"
+)
 _COUNTERS = [atheris._reserve_counter() for _ in range(STATE_COUNTERS)] if _STATE_FEEDBACK else []
 
 _STATE: WorkerState | None = None

@@ -5,171 +5,79 @@ Schedules are explored breadth-first by length over an alphabet of steps built f
 reaches a world state already reached by a schedule of the same or shorter length is not
 extended: its extensions behave exactly like the other's (docs/explore.md). Every schedule is
 judged as a whole case (its steps, then the drain) in every version, through the one evaluation
-path (`oracle.evaluate.evaluate_records`: the explorer runs the worlds itself, to read their
-state before the drain).
+path (`oracle.evaluate.evaluate_records`).
 
-The world cannot be copied (its tasks are running generators), so each schedule is replayed from
-the start: exploration costs one run per schedule and version, and the pruning is what keeps the
-number of schedules small.
+The world cannot be copied (its tasks are running generators), so a world is only ever reached by
+replaying a schedule from the start. What makes exploring cheap is that the same argument that
+makes pruning sound makes each version's part of a state a function of that version's state key:
+the key after a step is a function of the key before it and the step, and a state's findings
+(its drain, judged) and what can act in it are functions of its key. So the explorer keeps, per
+version, a table from state digest (`sim.snapshot.state_digest`) to a small id, with what can act
+there and its findings, and a table of transitions (id, step) -> id. A schedule costs a replay in
+a version only when that version's transition is new, and a drain only when the state it reaches
+is new to that version; the product of the versions' states (what pruning compares) is then a
+tuple of ids. `prune=False` explores the old way, every schedule replayed and drained in every
+version, with no table: that is the check of both arguments (tests/test_explore.py).
+
+Replays and drains are the work; they are independent of each other within a batch, so `jobs`
+worker processes take them (`Workers`), and a batch's results are merged in item order: the
+certificate is the same for any number of jobs. `shard=Shard(i, n)` explores only the subtrees of
+every n-th schedule kept at the split depth (docs/explore.md, "Shards"); `merge_certificates`
+combines the n shard certificates into one.
+
+This module owns `explore` (the entry point, and the unpruned search) and re-exports the
+explorer's public names; the parts live beside it: the bound and its alphabet in
+fuzz/explore_space.py, certificates, shards and merging in fuzz/explore_certificate.py, replays,
+drains and worker processes in fuzz/explore_jobs.py, the state tables and the pruned search in
+fuzz/explore_tables.py.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from typing import Any, Final
+import gc
+import hashlib
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
-from pagefuzz.fuzz.grammar import IOCB_NAMES
+from pagefuzz.fuzz.explore_certificate import (
+    MERGED_NOTE,
+    SPLIT_PER_SHARD,
+    Certificate,
+    Counterexample,
+    MergeError,
+    Shard,
+    merge_certificates,
+    parse_shard,
+)
+from pagefuzz.fuzz.explore_jobs import Workers
+from pagefuzz.fuzz.explore_space import DEFAULT_OPS, OPS, Bound, alphabet, case_of
+from pagefuzz.fuzz.explore_tables import BATCH, Explorer
 from pagefuzz.fuzz.known import case_name
 from pagefuzz.impls.registry import get_version
-from pagefuzz.oracle.evaluate import FindingKey, evaluate_records
-from pagefuzz.sim.case import FORMAT, Case, parse_case
-from pagefuzz.sim.cint import PAGE_CACHE_SIZE
+from pagefuzz.oracle.evaluate import evaluate_records
 from pagefuzz.sim.world import Version, World
 
-OPS: Final = (
-    "aio_write",
-    "complete_io",
-    "run",
-    "pause",
-    "settle",
-    "flush",
-    "truncate",
-    "reclaim",
-    "sync_write",
-    "lock_page",
-    "unlock_page",
-    "io_error",
-)
-DEFAULT_OPS: Final = ("aio_write", "complete_io", "run", "pause")
-
-
-@dataclass(frozen=True)
-class Bound:
-    max_steps: int
-    pages: int
-    iocbs: int
-    queues: int
-    ops: tuple[str, ...] = DEFAULT_OPS
-    collide: bool = False  # every page pinned to queue 0
-    lookup_next: str = "last+1"
-    filtered_wakeups: bool = False
-    unaligned: bool = True
-
-    def config(self) -> dict[str, Any]:
-        config: dict[str, Any] = {
-            "file_pages": self.pages,
-            "wait_queues": self.queues,
-            "lookup_next": self.lookup_next,
-            "filtered_wakeups": self.filtered_wakeups,
-            "auto_settle": "run" not in self.ops,
-            "settle_bound": 64,
-        }
-        if self.collide:
-            config["queue_of"] = {str(i): 0 for i in range(self.pages)}
-        return config
-
-    def describe(self) -> str:
-        return (
-            f"max_steps={self.max_steps} pages={self.pages} iocbs={self.iocbs} "
-            f"queues={self.queues}{' (all pages on queue 0)' if self.collide else ''} "
-            f"ops={','.join(self.ops)} lookup_next={self.lookup_next} "
-            f"filtered_wakeups={'on' if self.filtered_wakeups else 'off'}"
-        )
-
-
-def alphabet(bound: Bound, used_iocbs: int) -> Iterator[dict[str, Any]]:
-    """The steps that may follow a schedule that has submitted `used_iocbs` iocbs. Iocbs are
-    submitted in name order (A before B): schedules that differ only by iocb names are the same
-    schedule, so only one of them is explored."""
-    page_size = PAGE_CACHE_SIZE
-    if "aio_write" in bound.ops and used_iocbs < bound.iocbs:
-        name = IOCB_NAMES[used_iocbs]
-        for start in range(bound.pages):
-            for length in range(1, bound.pages - start + 1):
-                yield {
-                    "op": "aio_write",
-                    "iocb": name,
-                    "pos": start * page_size,
-                    "count": length * page_size,
-                }
-        if bound.unaligned:
-            yield {"op": "aio_write", "iocb": name, "pos": 512, "count": page_size}
-    for page in range(bound.pages):
-        if "complete_io" in bound.ops:
-            yield {"op": "complete_io", "page": page}
-        if "io_error" in bound.ops:
-            yield {"op": "complete_io", "page": page, "error": True}
-        if "flush" in bound.ops:
-            yield {"op": "flush", "page": page}
-        if "reclaim" in bound.ops:
-            yield {"op": "reclaim", "page": page}
-        if "lock_page" in bound.ops:
-            yield {"op": "lock_page", "task": "L", "page": page}
-        if "unlock_page" in bound.ops:
-            yield {"op": "unlock_page", "task": "L", "page": page}
-    if "truncate" in bound.ops:
-        for size in (0, page_size // 2, page_size):
-            yield {"op": "truncate", "task": "X", "size": size}
-    if "sync_write" in bound.ops:
-        yield {"op": "sync_write", "task": "T", "pos": 0, "count": bound.pages * page_size}
-    if "run" in bound.ops:
-        for i in range(used_iocbs):
-            for until in (None, "lookup", "page") if "pause" in bound.ops else (None,):
-                step: dict[str, Any] = {"op": "run", "iocb": IOCB_NAMES[i]}
-                if until:
-                    step["until"] = until
-                yield step
-        if "settle" in bound.ops:
-            yield {"op": "settle"}
-
-
-@dataclass
-class Counterexample:
-    key: FindingKey
-    signature: str
-    case: Case
-    depth: int
-    schedules: int = 0  # schedules judged when it was found (the explorer's "executions")
-
-
-@dataclass
-class Certificate:
-    bound: Bound
-    versions: list[str]
-    schedules: int = 0
-    states: int = 0
-    pruned: int = 0
-    depth_done: int = 0
-    complete: bool = False
-    interrupted: bool = False  # stopped by Ctrl-C (a time-limit stop only leaves complete false)
-    seconds: float = 0.0
-    shortest: dict[FindingKey, Counterexample] = field(default_factory=dict)
-
-    def to_json(self) -> dict[str, Any]:
-        per_version: dict[str, Any] = {}
-        for version in self.versions:
-            found = {k: c for k, c in self.shortest.items() if k.version == version}
-            per_version[version] = (
-                {
-                    str(k): {"signature": c.signature, "steps": c.depth, "case": c.case.name}
-                    for k, c in sorted(found.items())
-                }
-                if found
-                else "no violation within the bound"
-            )
-        return {
-            "format": "pagefuzz/certificate-v1",
-            "bound": self.bound.describe(),
-            "complete": self.complete,
-            "interrupted": self.interrupted,
-            "depth_closed": self.depth_done,
-            "schedules": self.schedules,
-            "distinct_states": self.states,
-            "pruned": self.pruned,
-            "seconds": round(self.seconds, 2),
-            "versions": per_version,
-        }
+__all__ = [
+    "BATCH",
+    "DEFAULT_OPS",
+    "MERGED_NOTE",
+    "OPS",
+    "SPLIT_PER_SHARD",
+    "Bound",
+    "Certificate",
+    "Counterexample",
+    "ExploreInterrupted",
+    "MergeError",
+    "Shard",
+    "alphabet",
+    "explore",
+    "merge_certificates",
+    "parse_shard",
+    "version_sources",
+]
 
 
 class ExploreInterrupted(KeyboardInterrupt):
@@ -182,8 +90,129 @@ class ExploreInterrupted(KeyboardInterrupt):
         self.certificate = certificate
 
 
-def _case(bound: Bound, steps: list[dict[str, Any]], name: str) -> Case:
-    return parse_case({"format": FORMAT, "name": name, "config": bound.config(), "steps": steps})
+def version_sources(versions: Sequence[str], base: Path | None = None) -> dict[str, str]:
+    """The SHA-256 of the file of every version loaded from one (`py:FILE.py[:Class]`,
+    `c:FILE.c`), relative paths against `base` (default: the current directory)."""
+    out: dict[str, str] = {}
+    for name in versions:
+        if name.startswith("py:"):
+            text, _, wanted = name[3:].partition(".py:")
+            text = text + ".py" if wanted else name[3:]
+        elif name.startswith("c:"):
+            text = name[2:]
+        else:
+            continue
+        path = Path(text)
+        if not path.is_absolute():
+            path = (base or Path.cwd()) / path
+        out[name] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return out
+
+
+def explore(
+    bound: Bound,
+    versions: list[str],
+    clock: Callable[[], float],
+    progress: Callable[[Certificate, int, int], None] | None = None,
+    seconds_max: float | None = None,
+    prune: bool = True,
+    jobs: int = 1,
+    shard: Shard | None = None,
+) -> Certificate:
+    """Breadth-first over schedules of length 0..max_steps; `clock` is injected (the shell passes
+    a monotonic clock) so that this stays free of wall-clock reads of its own. `progress` is
+    called after each batch of schedules of the length being explored (pruned or not), with the
+    number of that length judged so far and their total: the last call of a length has them
+    equal. Ctrl-C raises `ExploreInterrupted` with the certificate so far: like a time-limit stop,
+    it lists every counterexample judged and the last length closed. `jobs` worker processes
+    share the replays and drains (the certificate is the same for any number); `shard` explores
+    one shard of the schedule space."""
+    cert = Certificate(bound, list(versions), jobs=max(1, jobs), shard=shard)
+    cert.sources = version_sources(versions, _versions_base())
+    started = clock()
+    workers: Workers | None = None
+    try:
+        if not prune:
+            _explore_every_schedule(
+                bound,
+                [get_version(v) for v in versions],
+                cert,
+                clock,
+                started,
+                progress,
+                seconds_max,
+            )
+        else:
+            workers = Workers(versions, bound, cert.jobs)
+            Explorer(
+                bound, len(versions), workers, cert, clock, started, progress, seconds_max
+            ).run()
+    except KeyboardInterrupt:
+        cert.interrupted = True
+        cert.seconds = clock() - started
+        raise ExploreInterrupted(cert) from None
+    finally:
+        if workers is not None:
+            workers.close()
+        gc.unfreeze()
+    return cert
+
+
+def _versions_base() -> Path | None:
+    from pagefuzz.fuzz.versions import BASE_ENV
+
+    base = os.environ.get(BASE_ENV)
+    return Path(base) if base else None
+
+
+def _explore_every_schedule(
+    bound: Bound,
+    impls: list[Version],
+    cert: Certificate,
+    clock: Callable[[], float],
+    started: float,
+    progress: Callable[[Certificate, int, int], None] | None,
+    seconds_max: float | None,
+) -> None:
+    """Without pruning and without the state tables: every schedule replayed and drained in
+    every version (the check of both arguments; slow)."""
+    frontier: list[list[dict[str, Any]]] = [[]]
+    for depth in range(bound.max_steps + 1):
+        next_frontier: list[list[dict[str, Any]]] = []
+        for index, steps in enumerate(frontier):
+            if seconds_max is not None and clock() - started > seconds_max:
+                cert.seconds = clock() - started
+                return
+            case = case_of(bound, steps, f"explore-{depth}")
+            worlds = []
+            for version in impls:
+                world = World(case, version)
+                world.run_steps()
+                worlds.append(world)
+            cert.schedules += 1
+            cert.states += 1
+            live = _what_can_act(worlds)
+            evaluation = evaluate_records(case, [world.finish() for world in worlds])
+            for key in sorted(set(evaluation.keys)):
+                if key not in cert.shortest:
+                    sig = key.signature
+                    name = f"shortest-{case_name(key, sig[:6])}"
+                    cert.shortest[key] = Counterexample(
+                        key, sig, case_of(bound, steps, name), depth, cert.schedules
+                    )
+            if depth < bound.max_steps:
+                used = sum(1 for s in steps if s["op"] == "aio_write")
+                next_frontier.extend(
+                    [*steps, step] for step in alphabet(bound, used) if _may_act(step, live)
+                )
+            if progress is not None:
+                progress(cert, index + 1, len(frontier))
+        cert.depth_done = depth
+        frontier = next_frontier
+        if not frontier:
+            break
+    cert.complete = True
+    cert.seconds = clock() - started
 
 
 @dataclass(frozen=True)
@@ -217,85 +246,3 @@ def _may_act(step: dict[str, Any], live: _Live) -> bool:
     if step["op"] == "settle":
         return bool(live.can_run)
     return True
-
-
-def explore(
-    bound: Bound,
-    versions: list[str],
-    clock: Callable[[], float],
-    progress: Callable[[Certificate, int, int], None] | None = None,
-    seconds_max: float | None = None,
-    prune: bool = True,
-) -> Certificate:
-    """Breadth-first over schedules of length 0..max_steps; `clock` is injected (the shell passes
-    a monotonic clock) so that this stays free of wall-clock reads of its own. `progress` is
-    called after each schedule of the length being explored, pruned or not. Ctrl-C raises
-    `ExploreInterrupted` with the certificate so far: like a time-limit stop, it lists every
-    counterexample judged and the last length closed."""
-    impls: list[Version] = [get_version(v) for v in versions]
-    cert = Certificate(bound, list(versions))
-    started = clock()
-    try:
-        _explore(bound, impls, cert, clock, started, progress, seconds_max, prune)
-    except KeyboardInterrupt:
-        cert.interrupted = True
-        cert.seconds = clock() - started
-        raise ExploreInterrupted(cert) from None
-    return cert
-
-
-def _explore(
-    bound: Bound,
-    impls: list[Version],
-    cert: Certificate,
-    clock: Callable[[], float],
-    started: float,
-    progress: Callable[[Certificate, int, int], None] | None,
-    seconds_max: float | None,
-    prune: bool,
-) -> None:
-    seen: set[tuple[object, ...]] = set()
-    frontier: list[list[dict[str, Any]]] = [[]]
-    for depth in range(bound.max_steps + 1):
-        next_frontier: list[list[dict[str, Any]]] = []
-        for index, steps in enumerate(frontier):
-            if seconds_max is not None and clock() - started > seconds_max:
-                cert.seconds = clock() - started
-                return
-            case = _case(bound, steps, f"explore-{depth}")
-            worlds = []
-            for version in impls:
-                world = World(case, version)
-                world.run_steps()
-                worlds.append(world)
-            cert.schedules += 1
-            state = tuple(w.state_key() for w in worlds)
-            if prune and state in seen:
-                cert.pruned += 1
-                if progress is not None:  # so that the last schedule of a length is reported
-                    progress(cert, index + 1, len(frontier))
-                continue
-            seen.add(state)
-            cert.states += 1
-            live = _what_can_act(worlds)
-            evaluation = evaluate_records(case, [world.finish() for world in worlds])
-            for key in sorted(set(evaluation.keys)):
-                if key not in cert.shortest:
-                    sig = key.signature
-                    name = f"shortest-{case_name(key, sig[:6])}"
-                    cert.shortest[key] = Counterexample(
-                        key, sig, _case(bound, steps, name), depth, cert.schedules
-                    )
-            if depth < bound.max_steps:
-                used = sum(1 for s in steps if s["op"] == "aio_write")
-                next_frontier.extend(
-                    [*steps, step] for step in alphabet(bound, used) if _may_act(step, live)
-                )
-            if progress is not None:
-                progress(cert, index + 1, len(frontier))
-        cert.depth_done = depth
-        frontier = next_frontier
-        if not frontier:
-            break
-    cert.complete = True
-    cert.seconds = clock() - started

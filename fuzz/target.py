@@ -13,7 +13,9 @@ executions since. Known findings never stop a campaign.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
+import operator
 import os
 import time
 import traceback
@@ -34,12 +36,19 @@ STATS_PERIOD_S: Final = 1.0
 class Evaluator:
     """The campaign's versions, instantiated once, and `evaluate` over them."""
 
-    def __init__(self, versions: Sequence[str]) -> None:
+    def __init__(self, versions: Sequence[str], events: bool = True) -> None:
         self.names = list(versions)
         self.versions: list[Version] = [get_version(n) for n in versions]
+        #: Whether runs keep their timelines: a campaign's executions do not (only verdicts
+        #: and message pairs are read), which makes them about a third faster.
+        self.events = events
 
     def evaluate(self, case: Case) -> Evaluation:
-        return evaluate(case, self.versions)
+        return evaluate(case, self.versions, self.events)
+
+
+#: An event's message (its field 3): each message object has one kind.
+_MESSAGE: Final = operator.itemgetter(3)
 
 
 def event_pairs(evaluation: Evaluation) -> set[tuple[str, str, str]]:
@@ -47,10 +56,14 @@ def event_pairs(evaluation: Evaluation) -> set[tuple[str, str, str]]:
     coverage figure counts and that atheris' optional state feedback reports."""
     pairs: set[tuple[str, str, str]] = set()
     for version, record in evaluation.records.items():
-        previous = "start"
-        for event in record.events:
-            pairs.add((version, previous, event.kind))
-            previous = event.kind
+        # Pairs of messages first (each message object is one kind), kinds only for the few
+        # distinct pairs: reading `kind` per event cost a campaign a sixth of its time.
+        messages = list(record.messages or map(_MESSAGE, record.events))
+        if not messages:
+            continue
+        pairs.add((version, "start", messages[0].kind))
+        for previous, message in set(itertools.pairwise(messages)):
+            pairs.add((version, previous.kind, message.kind))
     return pairs
 
 
@@ -62,7 +75,7 @@ class WorkerState:
         self.worker = worker
         self.engine = engine
         self.seed = seed
-        self.evaluator = Evaluator(versions)
+        self.evaluator = Evaluator(versions, events=False)
         self.campaign = CampaignStore(out)
         self.store = self.campaign.findings
         self.known: set[str] = set()

@@ -28,6 +28,7 @@ from pagefuzz.sim.world import Actor, Operator, World
 class Fixed(Post):
     name = "fixed"
     summary = "post, ending on curr > last, within the range, past truncated pages, -EIO at once"
+    stateless = True  # all its state is in the world (sim/storm.py)
 
     def operate_on_page_range(
         self, k: World, ctx: Actor, pos: int, count: int, operator: Operator

@@ -15,6 +15,7 @@ from pagefuzz.sim.world import Actor, Operator, Version, World
 class Post(Version):
     name = "post"
     summary = "the seed patch: pagevec_lookup(&next), progress counted in curr after the wait"
+    stateless = True  # all its state is in the world (sim/storm.py)
 
     def operate_on_page_range(
         self, k: World, ctx: Actor, pos: int, count: int, operator: Operator

@@ -15,6 +15,7 @@ from pagefuzz.sim.world import Actor, Operator, Version, World
 class Pre(Version):
     name = "pre"
     summary = "before the seed patch: lock_page per page, next counts the page before the wait"
+    stateless = True  # all its state is in the world (sim/storm.py)
 
     def operate_on_page_range(
         self, k: World, ctx: Actor, pos: int, count: int, operator: Operator

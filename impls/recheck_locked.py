@@ -15,6 +15,7 @@ from pagefuzz.sim.world import Actor, Operator, World
 class RecheckLocked(Pre):
     name = "recheck-locked"
     summary = "pre's locked loop, counting a page only after its wait succeeded"
+    stateless = True  # all its state is in the world (sim/storm.py)
 
     def operate_on_page_range(
         self, k: World, ctx: Actor, pos: int, count: int, operator: Operator

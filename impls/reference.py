@@ -15,6 +15,7 @@ from pagefuzz.sim.world import Actor, Operator, Version, World
 class Reference(Version):
     name = "reference"
     summary = "correct by construction: one lookup per index, synchronous waits, exact count"
+    stateless = True  # all its state is in the world (sim/storm.py)
 
     def operate_on_page_range(
         self, k: World, ctx: Actor, pos: int, count: int, operator: Operator

@@ -185,11 +185,13 @@ class Evaluation:
         return out
 
 
-def evaluate(case: Case, versions: Sequence[Version | str]) -> Evaluation:
-    """Run `case` in each version (a `Version` or a registered name), judge every run."""
+def evaluate(case: Case, versions: Sequence[Version | str], events: bool = True) -> Evaluation:
+    """Run `case` in each version (a `Version` or a registered name), judge every run.
+    `events=False`: the runs keep no timeline (a campaign's executions: faster, same verdicts;
+    differentials then have no first divergence to show)."""
     return evaluate_records(
         case,
-        [run_case(case, get_version(v) if isinstance(v, str) else v) for v in versions],
+        [run_case(case, get_version(v) if isinstance(v, str) else v, events) for v in versions],
     )
 
 

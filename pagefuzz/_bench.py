@@ -8,7 +8,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from pagefuzz._replay import CaseFileError
-from pagefuzz.fuzz.bench import measure_memory, measure_reliability, render, run_bench
+from pagefuzz.fuzz.bench import PARTS, measure_core, measure_part, render, run_bench
+from pagefuzz.fuzz.bench_speed import DEFAULT_BASELINE, BaselineError
 from pagefuzz.fuzz.files import read_json, write_atomic, write_json_atomic
 
 
@@ -19,9 +20,12 @@ def run_bench_command(
     corpus: Path,
     part: str = "all",
     render_only: bool = False,
+    baseline: str | None = None,
 ) -> None:
     """Everything `pagefuzz bench` does; `log` prints a line."""
     command = "pagefuzz bench" + (" --quick" if quick else "")
+    base = baseline or DEFAULT_BASELINE
+    repo = Path(__file__).resolve().parent.parent
     raw = out.with_suffix(".json")
     if render_only:
         try:
@@ -31,18 +35,23 @@ def run_bench_command(
         write_atomic(out, render(results, command).encode())
         log(f"wrote {out}")
         return
-    if part in ("reliability", "memory"):  # measure one part again, keep the rest
-        try:
-            results = read_json(raw)
-        except (OSError, ValueError) as exc:
-            raise CaseFileError(f"{raw}: cannot read the last run: {exc}") from None
-        if part == "memory":
-            results["memory"] = measure_memory(40 if quick else 400, log)
+    try:
+        if part in PARTS:  # measure one part again, keep the rest
+            try:
+                results = read_json(raw)
+            except (OSError, ValueError) as exc:
+                raise CaseFileError(f"{raw}: cannot read the last run: {exc}") from None
+            results[part] = measure_part(part, quick, repo, base, log)
+        elif part == "core":
+            try:
+                results = read_json(raw)
+            except (OSError, ValueError) as exc:
+                raise CaseFileError(f"{raw}: cannot read the last run: {exc}") from None
+            results.update(measure_core(quick, corpus, log))
         else:
-            inputs, kills = (2000, 1) if quick else (20000, 3)
-            results["reliability"] = measure_reliability(inputs, kills, log)
-    else:
-        results = run_bench(quick, corpus, lambda line: log(line))
+            results = run_bench(quick, corpus, lambda line: log(line), repo, base)
+    except BaselineError as exc:
+        raise CaseFileError(str(exc)) from None
     write_atomic(out, render(results, command).encode())
     write_json_atomic(raw, results)
     log(f"wrote {out} and {raw}")

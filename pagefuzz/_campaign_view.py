@@ -129,8 +129,10 @@ def open_campaign(
     corpus: Path | None,
     resume: bool,
     depth: int,
-    state_feedback: bool,
+    state_feedback: bool | None,
     hypothesis_db: Path | None,
+    stop_on_finding: bool = False,
+    instrument: str | None = None,
 ) -> Campaign:
     """A campaign ready to run (`Campaign.create` checks the flags against a resumed one);
     what it refuses is one `CaseFileError` line. `engine` and `versions` None: not given."""
@@ -139,8 +141,11 @@ def open_campaign(
     except CampaignError as exc:
         raise CaseFileError(str(exc)) from None
     campaign.depth = depth
-    if state_feedback:  # read by the atheris workers, which are child processes
-        os.environ["PAGEFUZZ_STATE_FEEDBACK"] = "1"
+    campaign.stop_on_finding = stop_on_finding
+    if state_feedback is not None:  # read by the atheris workers, which are child processes
+        os.environ["PAGEFUZZ_STATE_FEEDBACK"] = "1" if state_feedback else "0"
+    if instrument is not None:  # the same: fuzz/differential_fuzzer.py's SCOPES
+        os.environ["PAGEFUZZ_INSTRUMENT"] = instrument
     if hypothesis_db is not None:
         campaign.hypothesis_db = hypothesis_db.resolve()
     return campaign

@@ -186,9 +186,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     fuzz.add_argument(
         "--state-feedback",
-        action="store_true",
-        help="atheris: also feed libFuzzer counters for new abstract states "
-        "(version, event kind, next event kind); measured in docs/fuzzing.md",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="atheris: also feed libFuzzer counters for new abstract states (version, event "
+        "kind, next event kind); on by default, --no-state-feedback turns it off "
+        "(measured in docs/fuzzing.md)",
+    )
+    fuzz.add_argument(
+        "--instrument",
+        choices=("world", "versions", "none"),
+        default=None,
+        help="atheris: what coverage feedback instruments: the versions only (versions, the "
+        "default), the simulated kernel and the versions (world), or nothing (the abstract "
+        "states alone); exec/s and search power of each in docs/fuzzing.md",
     )
     fuzz.add_argument("--jobs", type=int, default=1, help="worker processes (default 1)")
     fuzz.add_argument(
@@ -221,6 +231,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--resume",
         action="store_true",
         help="continue the stopped campaign in --out (its engine, versions, seeds)",
+    )
+    fuzz.add_argument(
+        "--stop-on-finding",
+        action="store_true",
+        help="end the campaign as soon as its first new finding is on disk (benchmarks: the "
+        "finding's line gives the executions to it)",
     )
     fuzz.add_argument("--json", action="store_true", help="print the summary as JSON at the end")
     fuzz.set_defaults(func=cmd_fuzz)
@@ -311,7 +327,9 @@ def build_parser() -> argparse.ArgumentParser:
         'with "complete": false and "interrupted": true).',
     )
     _add_versions_flag(explore, ",".join(DEFAULT_VERSIONS))
-    explore.add_argument("--max-steps", type=int, required=True, metavar="N")
+    explore.add_argument(
+        "--max-steps", type=int, default=None, metavar="N", help="required unless --merge"
+    )
     explore.add_argument("--pages", type=int, default=2, metavar="P", help="file pages (default 2)")
     explore.add_argument("--iocbs", type=int, default=2, metavar="K", help="iocbs (default 2)")
     explore.add_argument(
@@ -350,16 +368,43 @@ def build_parser() -> argparse.ArgumentParser:
         help="do not prune by state (to check the pruning: same findings)",
     )
     explore.add_argument("--json", action="store_true", help="print the certificate as JSON")
+    explore.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        metavar="N",
+        help="worker processes sharing the replays (default 1); the certificate is the same "
+        "for any N",
+    )
+    explore.add_argument(
+        "--shard",
+        default=None,
+        metavar="I/N",
+        help="explore only shard I of N (0 <= I < N) of the schedule space, for N machines or "
+        "CI jobs; combine their certificates with --merge",
+    )
+    explore.add_argument(
+        "--merge",
+        nargs="+",
+        type=Path,
+        default=None,
+        metavar="CERT",
+        help="merge the certificates of all N shards (files, or the --out directories holding "
+        "them) into --out, with their counterexamples, instead of exploring",
+    )
     explore.set_defaults(func=cmd_explore)
 
     bench = sub.add_parser(
         "bench",
         help="measure speed and search power; regenerate docs/benchmarks.md",
-        description="In one run: exec/s of the differential target against a trivial atheris "
-        "target (uninstrumented and with feedback), executions to the first finding per engine "
-        "(median over 5 seeds), the explorer's states/s and the bound it closes in 60 s, the "
-        "minimiser against the explorer's shortest counterexamples, and corpus regression time "
-        "per case. About 10 minutes; --quick takes about 1.",
+        description="In one run: this checkout against a baseline commit (evaluation "
+        "throughput, the atheris target's exec/s with feedback and without, the explorer's "
+        "states/s; side by side, alternating, best of several rounds), the C versions' "
+        "evaluation rate beside the Python ones', exec/s against a trivial atheris target, "
+        "executions to the first finding per engine, the mutation benchmark (mutants of fixed "
+        "found per engine), the minimiser, corpus regression, reliability and memory. Writes "
+        "docs/benchmarks.md and the raw numbers beside it. About an hour; --quick takes a few "
+        "minutes (CI runs it).",
     )
     bench.add_argument("--quick", action="store_true", help="fewer repetitions, shorter runs")
     bench.add_argument(
@@ -371,9 +416,17 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--corpus", type=Path, default=Path("corpus"))
     bench.add_argument(
         "--part",
-        choices=("all", "reliability", "memory"),
+        choices=("all", "core", "speed", "c-versions", "mutants", "reliability", "memory"),
         default="all",
-        help="measure only this part again, keeping the others from the last run",
+        help="measure only this part again, keeping the others from the last run (core: "
+        "the trivial-target rates, engines, explorer, minimiser and corpus regression)",
+    )
+    bench.add_argument(
+        "--baseline",
+        metavar="COMMIT",
+        default=None,
+        help="the commit the speed figures are ratios to, checked out into a temporary git "
+        "worktree (default 088e9e9, the last commit before the newcomer issue)",
     )
     bench.add_argument(
         "--render-only",

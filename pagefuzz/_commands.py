@@ -74,6 +74,8 @@ def cmd_fuzz(args: argparse.Namespace) -> int:
         args.depth,
         args.state_feedback,
         args.hypothesis_db,
+        args.stop_on_finding,
+        args.instrument,
     )
     summary = run_fuzz(make_console(), campaign, args.json)
     if args.json:
@@ -142,39 +144,24 @@ def cmd_coverage(args: argparse.Namespace) -> int:
 
 
 def cmd_explore(args: argparse.Namespace) -> int:
-    from pagefuzz._explore import explore_bound, run_explore
+    from pagefuzz._explore import command
 
-    bound = explore_bound(
-        args.max_steps,
-        args.pages,
-        args.iocbs,
-        args.queues,
-        args.ops,
-        args.collide,
-        args.lookup_next,
-        args.filtered_wakeups,
-    )
-    versions = _versions_or_default(args.versions)
-    cert = run_explore(
-        make_console(), bound, versions, args.out, args.time_limit, not args.no_prune, args.json
-    )
-    if args.json:
-        sys.stdout.write(json.dumps(cert, indent=1) + "\n")
-    if cert["interrupted"]:
-        sys.stderr.write(
-            f"pagefuzz: interrupted; the partial certificate is {args.out / 'certificate.json'}\n"
-        )
-        return EXIT_INTERRUPTED
-    # A version's entry is a string ("no violation within the bound") or its counterexamples.
-    found = any(not isinstance(v, str) for v in cert["versions"].values())
-    return EXIT_MISMATCH if found else EXIT_OK
+    return command(args)  # explore, one shard of it (--shard) or a merge (--merge)
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
     from pagefuzz._bench import run_bench_command
 
     console = make_console()
-    run_bench_command(console.print, args.out, args.quick, args.corpus, args.part, args.render_only)
+    run_bench_command(
+        console.print,
+        args.out,
+        args.quick,
+        args.corpus,
+        args.part.replace("-", "_"),
+        args.render_only,
+        args.baseline,
+    )
     return EXIT_OK
 
 

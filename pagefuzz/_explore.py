@@ -1,9 +1,14 @@
 """`pagefuzz explore`: check the flags into a `fuzz.explore.Bound`, explore with a progress bar
 on a terminal (plain lines otherwise), and write the certificate and one case file per shortest
-counterexample, each with the `expect` block that holds for it (`Evaluation.expect_block`)."""
+counterexample, each with the `expect` block that holds for it (`Evaluation.expect_block`);
+`--merge` combines shard certificates (`fuzz.explore.merge_certificates`) into one."""
 
 from __future__ import annotations
 
+import argparse
+import json
+import shutil
+import sys
 import time
 from collections.abc import Sequence
 from dataclasses import replace
@@ -14,9 +19,19 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from pagefuzz._console import PLAIN_PERIOD_S
+from pagefuzz._console import PLAIN_PERIOD_S, make_console
 from pagefuzz._replay import CaseFileError
-from pagefuzz.fuzz.explore import OPS, Bound, Certificate, ExploreInterrupted, explore
+from pagefuzz.fuzz.explore import (
+    OPS,
+    Bound,
+    Certificate,
+    ExploreInterrupted,
+    MergeError,
+    Shard,
+    explore,
+    merge_certificates,
+    parse_shard,
+)
 from pagefuzz.fuzz.files import write_json_atomic
 from pagefuzz.oracle.evaluate import evaluate
 
@@ -63,6 +78,8 @@ def run_explore(
     time_limit: float | None = None,
     prune: bool = True,
     as_json: bool = False,
+    jobs: int = 1,
+    shard: Shard | None = None,
 ) -> dict[str, Any]:
     """Explore with a progress bar (states/s, the level being closed) on a terminal, plain lines
     otherwise (one per length closed, one every PLAIN_PERIOD_S), and write the certificate and
@@ -107,15 +124,20 @@ def run_explore(
                 depth[0] += 1
 
         try:
-            cert = explore(bound, list(versions), time.monotonic, progress, time_limit, prune=prune)
+            cert = explore(
+                bound,
+                list(versions),
+                time.monotonic,
+                progress,
+                time_limit,
+                prune=prune,
+                jobs=jobs,
+                shard=shard,
+            )
         except ExploreInterrupted as stop:  # Ctrl-C: keep what was judged, as a time limit does
             cert = stop.certificate
-    # An earlier exploration's files would sit beside a certificate that does not list them:
-    # remove exactly the names explore writes, never anything else of the user's.
-    out.mkdir(parents=True, exist_ok=True)
-    earlier = [p for p in [*out.glob("shortest-*.json"), out / "certificate.json"] if p.is_file()]
-    for path in earlier:
-        path.unlink()
+    # An earlier exploration's files would sit beside a certificate that does not list them.
+    earlier = _clear(out)
     for example in cert.shortest.values():
         case = replace(
             example.case,
@@ -127,27 +149,136 @@ def run_explore(
     data = cert.to_json()
     write_json_atomic(out / "certificate.json", data)
     if not as_json:
-        _print_certificate(console, cert, data, bound, out, len(earlier))
+        _print_certificate(console, data, out, len(earlier))
     return data
 
 
-def _print_certificate(
-    console: Console, cert: Certificate, data: dict[str, Any], bound: Bound, out: Path, earlier: int
-) -> None:
+def _clear(out: Path) -> list[Path]:
+    """Remove exactly the names explore writes in `out` (never anything else of the user's);
+    returns what was removed."""
+    out.mkdir(parents=True, exist_ok=True)
+    earlier = [p for p in [*out.glob("shortest-*.json"), out / "certificate.json"] if p.is_file()]
+    for path in earlier:
+        path.unlink()
+    return earlier
+
+
+def run_merge(
+    console: Console, sources: Sequence[Path], out: Path, as_json: bool
+) -> dict[str, Any]:
+    """Merge the shard certificates `sources` (files, or directories holding certificate.json)
+    into `out`, with the counterexample case files of the shards that found them shortest.
+    A `CaseFileError` line if one cannot be read or the shards do not make a whole."""
+    if out.exists() and not out.is_dir():
+        raise CaseFileError(f"--out: {out}: not a directory")
+    certs: list[tuple[str, dict[str, Any]]] = []
+    for source in sources:
+        path = source / "certificate.json" if source.is_dir() else source
+        try:
+            data = json.loads(path.read_text())
+        except (OSError, ValueError) as exc:
+            raise CaseFileError(
+                f"--merge: {path}: {getattr(exc, 'strerror', None) or exc}"
+            ) from None
+        certs.append((str(path), data if isinstance(data, dict) else {}))
+    try:
+        merged, chosen = merge_certificates(certs)
+    except MergeError as exc:
+        raise CaseFileError(f"--merge: {exc}") from None
+    earlier = _clear(out)
+    for case, position in sorted(chosen.items()):
+        shown = Path(certs[position][0]).parent / f"{case}.json"
+        if shown.is_file():
+            shutil.copyfile(shown, out / f"{case}.json")
+    write_json_atomic(out / "certificate.json", merged)
+    if not as_json:
+        _print_certificate(console, merged, out, len(earlier))
+    return merged
+
+
+def command(args: argparse.Namespace) -> int:
+    """`pagefuzz explore`, from the parsed flags: explore (all of the bound, or one shard) or
+    merge shard certificates; the exit code (docs/explore.md)."""
+    from pagefuzz._commands import (
+        EXIT_INTERRUPTED,
+        EXIT_MISMATCH,
+        EXIT_OK,
+        _versions_or_default,
+    )
+
+    if args.merge:
+        cert = run_merge(make_console(), args.merge, args.out, args.json)
+    else:
+        if args.max_steps is None:
+            raise CaseFileError("--max-steps: required (unless --merge)")
+        if args.jobs < 1:
+            raise CaseFileError(f"--jobs: must be at least 1, got {args.jobs}")
+        shard = None
+        if args.shard is not None:
+            try:
+                shard = parse_shard(args.shard)
+            except ValueError as exc:
+                raise CaseFileError(f"--shard: {exc}") from None
+        bound = explore_bound(
+            args.max_steps,
+            args.pages,
+            args.iocbs,
+            args.queues,
+            args.ops,
+            args.collide,
+            args.lookup_next,
+            args.filtered_wakeups,
+        )
+        versions = _versions_or_default(args.versions)
+        cert = run_explore(
+            make_console(),
+            bound,
+            versions,
+            args.out,
+            args.time_limit,
+            not args.no_prune,
+            args.json,
+            args.jobs,
+            shard,
+        )
+    if args.json:
+        sys.stdout.write(json.dumps(cert, indent=1) + "\n")
+    if cert["interrupted"] and not args.merge:
+        sys.stderr.write(
+            f"pagefuzz: interrupted; the partial certificate is {args.out / 'certificate.json'}\n"
+        )
+        return EXIT_INTERRUPTED
+    # A version's entry is a string ("no violation within the bound") or its counterexamples.
+    found = any(not isinstance(v, str) for v in cert["versions"].values())
+    return EXIT_MISMATCH if found else EXIT_OK
+
+
+def _print_certificate(console: Console, data: dict[str, Any], out: Path, earlier: int) -> None:
     if earlier:
         files = f"{earlier} file{'' if earlier == 1 else 's'}"
         console.print(f"replaced {files} an earlier exploration wrote in {out}")
-    if cert.complete:
+    if data["complete"]:
         state = "complete"
-    elif cert.interrupted:
-        state = f"interrupted after depth {cert.depth_done} was closed"
+    elif data["interrupted"]:
+        state = f"interrupted after depth {data['depth_closed']} was closed"
     else:
-        state = f"stopped by the time limit after depth {cert.depth_done}"
-    console.print(f"certificate ({state}): {bound.describe()}")
+        state = f"stopped by the time limit after depth {data['depth_closed']}"
+    shard = data.get("shard")
+    merged = data.get("merged")
+    if shard is not None:
+        split = shard["split_depth"]
+        state += f"; shard {shard['index']}/{shard['count']}, " + (
+            f"split at depth {split}" if split is not None else "not split: the bound closed first"
+        )
+    elif merged is not None:
+        state += f"; merged from {merged['shards']} shards"
+    console.print(f"certificate ({state}): {data['bound']}")
     console.print(
-        f"  {cert.schedules} schedules, {cert.states} distinct states, {cert.pruned} "
-        f"pruned, {cert.seconds:.1f} s"
+        f"  {data['schedules']} schedules, {data['distinct_states']} distinct states, "
+        f"{data['pruned']} pruned, {data['seconds']:.1f} s"
     )
+    if merged is not None:
+        console.print("  (a state reached in two shards counts twice; docs/explore.md)")
     for version, found in data["versions"].items():
         if isinstance(found, str):
             console.print(f"  {version}: {found}")

@@ -70,6 +70,49 @@ class EventLog:
             self.elided += 1
         tail.append(event)
 
+    def last_call(self) -> tuple[MessageType, tuple[Any, ...]]:
+        """The message and values of the event logged last (there must be one)."""
+        event = self._tail[-1] if self._tail else self._head[-1]
+        return event.message, event.args
+
+    def repeat(self, start: int, cycles: int, runs_added: dict[str, int]) -> bool:
+        """Log `cycles` more repetitions of the events numbered `start` to `seq - 1` (a retry
+        storm's cycle, sim/storm.py), renumbered, each `run` event counting the runs its iocb
+        adds per cycle (`runs_added`); False, logging nothing, if some were dropped already."""
+        kept, dropped = self.since(start)
+        cycle = list(kept)
+        length = self.seq - start
+        if dropped or len(cycle) != length:
+            return False
+        run = Message.RUN
+        new = _new_tuple
+        events: list[Event] = []
+        add = events.append
+        for n in range(1, cycles + 1):
+            shift = n * length
+            for seq, step, actor, message, args, page in cycle:
+                if message is run:
+                    args = (args[0], args[1] + n * runs_added[args[0]])
+                add(new(Event, (seq + shift, step, actor, message, args, page)))
+        room = self._head_max - len(self._head)
+        if room > 0:
+            self._head.extend(events[:room])
+            self.seq += min(room, len(events))
+            events = events[room:]
+        tail = self._tail
+        for event in events:
+            self.seq += 1
+            if len(tail) == tail.maxlen:
+                if not self.elided:
+                    self._first_elided_step = tail[0].step if tail else event.step
+                self.elided += 1
+            tail.append(event)
+        return True
+
+    def messages(self) -> tuple[MessageType, ...]:
+        """What a `MessageLog` keeps instead of events; nothing here (the events hold it)."""
+        return ()
+
     def since(self, seq: int) -> tuple[Iterator[Event], int]:
         """The kept events with sequence number `seq` or later, oldest first, and how many
         events in that range were dropped."""
@@ -96,3 +139,74 @@ class EventLog:
             (self.elided, first, first + self.elided - 1),
         )
         return (*self._head, marker, *self._tail)
+
+
+#: Messages a `MessageLog` keeps: a bound, like the event log's (a storm of a million
+#: dispatches must not keep nine million), and more than any feature count needs.
+MESSAGES_KEPT: Final = EVENTS_HEAD_KEPT + EVENTS_TAIL_KEPT
+
+
+class MessageLog(EventLog):
+    """A log that counts events and keeps only their messages (the first `MESSAGES_KEPT`):
+    for runs that nobody will print, such as a campaign's executions. The oracle reads no
+    events (only sequence numbers, which stay exact), and a campaign's coverage features read
+    only which message followed which; building each event's tuple cost a third of a run."""
+
+    __slots__ = ("_last_args", "_last_message", "_messages")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._messages: list[MessageType] = []
+        self._last_message: MessageType = Message.DRAIN
+        self._last_args: tuple[Any, ...] = ()
+
+    def log(
+        self,
+        step: int,
+        actor: str,
+        message: MessageType,
+        args: tuple[Any, ...] = (),
+        page: int | None = None,
+    ) -> None:
+        self.seq += 1
+        self._last_message = message
+        self._last_args = args
+        messages = self._messages
+        if len(messages) < MESSAGES_KEPT:
+            messages.append(message)
+
+    def world_log(
+        self, actor: str, message: MessageType, args: tuple[Any, ...] = (), page: object = None
+    ) -> None:
+        """`log` with `World.log`'s signature, which a world with this log calls directly: one
+        call per event instead of two (the step and page are not kept anyway)."""
+        self.seq += 1
+        self._last_message = message
+        self._last_args = args
+        messages = self._messages
+        if len(messages) < MESSAGES_KEPT:
+            messages.append(message)
+
+    def last_call(self) -> tuple[MessageType, tuple[Any, ...]]:
+        return self._last_message, self._last_args
+
+    def repeat(self, start: int, cycles: int, runs_added: dict[str, int]) -> bool:
+        length = self.seq - start
+        messages = self._messages
+        if len(messages) != self.seq:  # some were not kept: the cycle is not known
+            return False
+        cycle = messages[start:]
+        room = MESSAGES_KEPT - len(messages)
+        messages.extend((cycle * min(cycles, room // max(length, 1) + 1))[:room])
+        self.seq += cycles * length
+        return True
+
+    def since(self, seq: int) -> tuple[Iterator[Event], int]:
+        """No events are kept: every one since `seq` counts as dropped."""
+        return iter(()), self.seq - seq
+
+    def frozen(self) -> tuple[Event, ...]:
+        return ()
+
+    def messages(self) -> tuple[MessageType, ...]:
+        return tuple(self._messages)

@@ -12,6 +12,7 @@ from typing import Any
 from pagefuzz.sim.case import Case
 from pagefuzz.sim.cint import errno_name
 from pagefuzz.sim.events import Event as Event  # re-exported: the timeline a record holds
+from pagefuzz.sim.events import MessageType
 from pagefuzz.sim.mm import page_range
 
 
@@ -195,6 +196,9 @@ class RunRecord:
     budget_hit: bool = False
     events_elided: int = 0
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
+    #: A run made with a `MessageLog` (a campaign's execution): no events, only which messages
+    #: were logged in order (`events` is then empty and no timeline can be shown).
+    messages: tuple[MessageType, ...] = ()
 
     @property
     def settle_bound_hit(self) -> bool:

@@ -18,6 +18,7 @@ from pagefuzz.sim.case import Step
 from pagefuzz.sim.events import Message
 from pagefuzz.sim.points import SLEEP, Point, Yield
 from pagefuzz.sim.record import SettleBoundHit
+from pagefuzz.sim.storm import WATCH_AFTER, StormWatch
 
 if TYPE_CHECKING:
     from pagefuzz.sim.world import World
@@ -97,8 +98,16 @@ def settle(k: World) -> None:
     """Run the run list until it is empty or the settle bound is reached (R2)."""
     runs: dict[str, int] = {}
     dispatched = 0
+    watch: StormWatch | None = None
+    bound = k.config.settle_bound
     while k.run_list:
-        if dispatched >= k.config.settle_bound:
+        if dispatched >= WATCH_AFTER and k.cut_storms:
+            # A retry storm repeats: skip its whole cycles (sim/storm.py).
+            if watch is None:
+                watch = StormWatch()
+            if not watch.done:
+                dispatched += watch.cut(k, dispatched, runs, bound, DISPATCHES_MAX)
+        if dispatched >= bound:
             storm = tuple(
                 sorted(
                     ((n, c) for n, c in runs.items() if n in k.iocbs),
@@ -115,7 +124,13 @@ def settle(k: World) -> None:
         actor = k.run_list.pop(0)
         dispatched += 1
         runs[actor.name] = runs.get(actor.name, 0) + 1
-        dispatch(k, actor)
+        if watch is None:
+            dispatch(k, actor)
+        else:
+            fresh = actor.gen is None
+            seq = k.events.seq
+            dispatch(k, actor)
+            watch.dispatched(k, actor, fresh, seq, dispatched)
 
 
 def run_actor(k: World, step: Step) -> bool:

@@ -6,8 +6,9 @@ Both only read the world; neither changes it.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from pagefuzz.sim.actors import Actor, ActorState, Iocb
 from pagefuzz.sim.record import FinalState, PageState, RequestResult, RunRecord
@@ -28,6 +29,24 @@ class _Unmatched:
     __slots__ = ()
 
 
+#: Bytes in a state digest (`state_digest`): 128 bits, so that two of the billions of states an
+#: exploration could ever meet collide with odds below 2**-60.
+DIGEST_SIZE: Final = 16
+
+
+def state_digest(k: World) -> bytes:
+    """`state_key` as a fixed-size digest, the same in every process and under any
+    PYTHONHASHSEED: BLAKE2b over the key's `repr`. The key holds only tuples, ints, bools,
+    None, strs, `ActorState`s, `RequestId`s and `Message`s, whose reprs are canonical (no
+    address, no hash order): keys with the same repr are equal, so the digest never merges two
+    states the key tells apart.
+    Where events were dropped from the log, the key's `_Unmatched` is replaced by the version
+    and the whole schedule: that digest equals only another run of the same schedule in the same
+    version, which reaches the same state (runs are deterministic)."""
+    marker = ("elided-in", k.version.name, repr(k.case.steps))
+    return hashlib.blake2b(repr(_state_key(k, marker)).encode(), digest_size=DIGEST_SIZE).digest()
+
+
 def state_key(k: World) -> tuple[object, ...]:
     """Everything the rest of a run can depend on, as a hashable value (the explorer prunes
     schedules that reach a key it has seen; docs/explore.md argues why that is sound).
@@ -42,6 +61,10 @@ def state_key(k: World) -> tuple[object, ...]:
     Data generations are replaced by their rank: no version reads them, and the oracle only
     compares them, so two runs that differ only in how many copies came before are the same
     state."""
+    return _state_key(k, _Unmatched())
+
+
+def _state_key(k: World, unmatched: object) -> tuple[object, ...]:
     device = k.device
     gens = {0}
     for p in k.all_pages:
@@ -111,7 +134,7 @@ def state_key(k: World) -> tuple[object, ...]:
             if dropped:
                 # Answers this code read may be among the dropped events: its locals cannot
                 # be shown equal to any other state's, so this key equals no other key.
-                history += (("elided", dropped, _Unmatched()),)
+                history += (("elided", dropped, unmatched),)
         extra: tuple[object, ...] = ()
         if isinstance(actor, Iocb) and actor.request is not None:
             # retry_bound compares runs with real wakeups: only their difference matters.
@@ -192,4 +215,5 @@ def freeze(k: World) -> RunRecord:
         budget_hit=k.budget_hit,
         progress=tuple(k.progress),
         io_log=tuple(k.device.io_log),
+        messages=k.events.messages(),
     )

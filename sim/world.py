@@ -32,11 +32,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, ClassVar
 
-from pagefuzz.sim import aio, blockdev, filemap, sched, snapshot, steps, truncate, write
+from pagefuzz.sim import aio, blockdev, filemap, sched, snapshot, steps, storm, truncate, write
 from pagefuzz.sim.actors import Actor, Iocb, Request, Task
 from pagefuzz.sim.case import Case, Step
 from pagefuzz.sim.cint import PAGE_CACHE_SIZE
-from pagefuzz.sim.eventlog import EventLog
+from pagefuzz.sim.eventlog import EventLog, MessageLog
 from pagefuzz.sim.events import Message, MessageType
 from pagefuzz.sim.mm import Page, PageCache
 from pagefuzz.sim.points import LOOKUP, PAGE, Gen
@@ -63,6 +63,10 @@ class Version:
 
     name: ClassVar[str] = "?"
     summary: ClassVar[str] = ""
+    #: Declared True in a version's own class body when its functions keep no state of their
+    #: own between calls (all of it is in the world): then its retry storms may be cut short
+    #: (sim/storm.py). Not inherited: a subclass that adds state must not be cut by mistake.
+    stateless: ClassVar[bool] = False
 
     def operate_on_page_range(
         self, k: World, ctx: Actor, pos: int, count: int, operator: Operator
@@ -92,10 +96,22 @@ class Version:
 class World:
     """One run of one case against one version."""
 
-    def __init__(self, case: Case, version: Version, events: EventLog | None = None) -> None:
+    def __init__(
+        self,
+        case: Case,
+        version: Version,
+        events: EventLog | None = None,
+        cut_storms: bool | None = None,
+    ) -> None:
         self.case = case
         self.config = case.config
         self.version = version
+        #: Whether settles skip the whole cycles of a retry storm (sim/storm.py): by default
+        #: when the version is declared stateless; False runs every dispatch (the proof's
+        #: uncut run).
+        self.cut_storms = storm.cuttable(self) if cut_storms is None else cut_storms
+        #: Dispatches applied arithmetically instead of run (not part of the record).
+        self.dispatches_skipped = 0
         # The page cache and every struct page ever allocated (by serial).
         self.cache = PageCache()
         self.all_pages: list[Page] = []
@@ -114,6 +130,8 @@ class World:
         # What the record keeps.
         self.requests: list[Request] = []
         self.events = EventLog() if events is None else events
+        if isinstance(self.events, MessageLog):
+            self.log = self.events.world_log  # type: ignore[method-assign]  # one call per event
         self.bugs: list[KernelBug] = []
         self.bound_hits: list[SettleBoundHit] = []
         self.skipped: list[int] = []
@@ -250,9 +268,10 @@ class World:
         return self.freeze()
 
 
-def run_case(case: Case, version: Version) -> RunRecord:
-    """Run one case against one version and return the frozen record."""
-    return World(case, version).run()
+def run_case(case: Case, version: Version, events: bool = True) -> RunRecord:
+    """Run one case against one version and return the frozen record; `events=False` keeps
+    only the events' messages (sim/eventlog.py, `MessageLog`): for runs nobody will print."""
+    return World(case, version, None if events else MessageLog()).run()
 
 
 __all__ = ["LOOKUP", "PAGE", "Actor", "Iocb", "Task", "Version", "World", "run_case"]
