@@ -76,6 +76,7 @@ class Runner:
         out: list[Findings] = []
         for number, item in batch:
             world = self.kept.pop(number, None) or self.world(item)
+            world.drop_timeline()  # a drain is only judged: its events are never read
             record = world.finish()
             out.append(evaluate_records(world.case, [record]).keys)
         self.kept.clear()  # the explorer drains only the states new to it, all in this batch

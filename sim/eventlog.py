@@ -152,10 +152,14 @@ class MessageLog(EventLog):
     events (only sequence numbers, which stay exact), and a campaign's coverage features read
     only which message followed which; building each event's tuple cost a third of a run."""
 
-    __slots__ = ("_last_args", "_last_message", "_messages")
+    __slots__ = ("_first", "_last_args", "_last_message", "_messages")
 
-    def __init__(self) -> None:
+    def __init__(self, first: int = 0) -> None:
+        """A log whose first event will be numbered `first` (a run that stops keeping its
+        timeline part way, `World.drop_timeline`)."""
         super().__init__()
+        self.seq = first
+        self._first = first
         self._messages: list[MessageType] = []
         self._last_message: MessageType = Message.DRAIN
         self._last_args: tuple[Any, ...] = ()
@@ -193,9 +197,10 @@ class MessageLog(EventLog):
     def repeat(self, start: int, cycles: int, runs_added: dict[str, int]) -> bool:
         length = self.seq - start
         messages = self._messages
-        if len(messages) != self.seq:  # some were not kept: the cycle is not known
+        first = self._first
+        if start < first or len(messages) != self.seq - first:  # the cycle is not all here
             return False
-        cycle = messages[start:]
+        cycle = messages[start - first :]
         room = MESSAGES_KEPT - len(messages)
         messages.extend((cycle * min(cycles, room // max(length, 1) + 1))[:room])
         self.seq += cycles * length

@@ -209,6 +209,13 @@ class World:
     ) -> None:
         self.events.log(self.step_index, actor, message, args, None if page is None else page.index)
 
+    def drop_timeline(self) -> None:
+        """Keep counting events but stop keeping them: nobody will print the rest of this run
+        (the explorer's drains, which are only judged). Sequence numbers stay exact."""
+        light = MessageLog(self.events.seq)
+        self.events = light
+        self.log = light.world_log  # type: ignore[method-assign]
+
     def bug(
         self, kind: str, what: str, request: RequestId | None = None, by_case: bool = False
     ) -> None:

@@ -17,7 +17,7 @@ from pagefuzz.fuzz.decode import decode
 from pagefuzz.fuzz.worker import random_bytes
 from pagefuzz.impls.post import Post
 from pagefuzz.impls.registry import BUILT_IN, get_version
-from pagefuzz.oracle.evaluate import evaluate_records
+from pagefuzz.oracle.evaluate import evaluate, evaluate_records
 from pagefuzz.sim.case import parse_case
 from pagefuzz.sim.world import World
 
@@ -103,3 +103,35 @@ def test_only_versions_declared_stateless_are_cut() -> None:
     case = parse_case(_storm_case(64), "storm")
     assert World(case, get_version("post")).cut_storms
     assert not World(case, Counting()).cut_storms
+
+
+def test_runs_without_timelines_record_the_same_facts() -> None:
+    """A campaign's runs keep no timeline (`run_case(..., events=False)`, a `MessageLog`), and
+    the explorer drops a world's timeline before draining it (`World.drop_timeline`): 150
+    decoded random inputs (seed 5) at settle bounds 64 and 1,000 in every built-in version give
+    records equal to the full run's in everything but the timeline (requests with their
+    sequence numbers, bugs, bound hits, final state, progress, I/O log), the full run's messages
+    in order, and the same verdicts. Storms are cut in all three."""
+    from pagefuzz.sim.world import run_case
+
+    rng = random.Random(5)
+    versions = [get_version(name) for name in BUILT_IN]
+    for _ in range(150):
+        case = decode(random_bytes(rng))
+        for bound in (64, 1000):
+            case = replace(case, config=replace(case.config, settle_bound=bound))
+            for version in versions:
+                full = run_case(case, version)
+                light = run_case(case, version, events=False)
+                dropped = World(case, version)
+                dropped.run_steps()
+                dropped.drop_timeline()
+                late = dropped.finish()
+                bare = replace(full, events=(), events_elided=0)
+                assert repr(replace(light, messages=())) == repr(bare)
+                assert repr(replace(late, messages=())) == repr(bare)
+                if not full.events_elided:
+                    assert light.messages == tuple(e.message for e in full.events)
+            assert [f.signature for f in evaluate(case, versions).failures] == [
+                f.signature for f in evaluate(case, versions, events=False).failures
+            ]
