@@ -346,11 +346,11 @@ def measure_part(
     if part == "mutants":
         from pagefuzz.fuzz.mutation import measure_mutants
 
-        return measure_mutants(1 if quick else 3, 5.0 if quick else 60.0, log, quick)
+        return measure_mutants(1 if quick else 3, 3.0 if quick else 60.0, log, quick)
     if part == "memory":
-        return measure_memory(10 if quick else 400, log)
+        return measure_memory(5 if quick else 400, log)
     if part == "reliability":
-        inputs, kills = (2000, 1) if quick else (20000, 3)
+        inputs, kills = (1000, 1) if quick else (20000, 3)
         return measure_reliability(inputs, kills, log)
     raise ValueError(f"unknown bench part {part!r}")
 
@@ -365,7 +365,7 @@ def measure_core(quick: bool, corpus: Path, log: Callable[[str], None]) -> dict[
     executions to the first finding per engine, the explorer, the minimiser, corpus regression."""
     repeats, rate_s, seeds, campaign_s, explore_s = (3, 5, 5, 20.0, 60.0)
     if quick:
-        repeats, rate_s, seeds, campaign_s, explore_s = (1, 2, 2, 5.0, 10.0)
+        repeats, rate_s, seeds, campaign_s, explore_s = (1, 2, 1, 4.0, 8.0)
     log("exec/s against a trivial target")
     rates = measure_rates(repeats, rate_s, log)
     log("engines: executions to first finding")
