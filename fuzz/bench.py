@@ -346,13 +346,24 @@ def measure_part(
     if part == "mutants":
         from pagefuzz.fuzz.mutation import measure_mutants
 
-        return measure_mutants(1 if quick else 3, 3.0 if quick else 60.0, log, quick)
+        # Quick (CI): one mutant of each kind of mistake, short campaigns.
+        names = list(QUICK_MUTANTS) if quick else None
+        return measure_mutants(1 if quick else 3, 2.0 if quick else 60.0, log, quick, names)
     if part == "memory":
-        return measure_memory(5 if quick else 400, log)
+        return measure_memory(3 if quick else 400, log)
     if part == "reliability":
-        inputs, kills = (1000, 1) if quick else (20000, 3)
+        inputs, kills = (500, 1) if quick else (20000, 3)
         return measure_reliability(inputs, kills, log)
     raise ValueError(f"unknown bench part {part!r}")
+
+
+#: The mutants `--quick` measures: an off-by-one, an error path, a lost wakeup, a storm.
+QUICK_MUTANTS: Final = (
+    "fixed~last-off-by-one",
+    "fixed~skips-page-error",
+    "fixed~lost-wakeup",
+    "fixed~retry-without-queueing",
+)
 
 
 #: The parts `pagefuzz bench --part` can measure again on their own, in the order a whole run
@@ -365,7 +376,7 @@ def measure_core(quick: bool, corpus: Path, log: Callable[[str], None]) -> dict[
     executions to the first finding per engine, the explorer, the minimiser, corpus regression."""
     repeats, rate_s, seeds, campaign_s, explore_s = (3, 5, 5, 20.0, 60.0)
     if quick:
-        repeats, rate_s, seeds, campaign_s, explore_s = (1, 2, 1, 4.0, 8.0)
+        repeats, rate_s, seeds, campaign_s, explore_s = (1, 2, 1, 3.0, 5.0)
     log("exec/s against a trivial target")
     rates = measure_rates(repeats, rate_s, log)
     log("engines: executions to first finding")

@@ -68,13 +68,13 @@ def test_a_storm_worked_by_hand(settle_bound: int) -> None:
 
 @pytest.mark.parametrize("settle_bound", [64, 1000])
 def test_cut_runs_equal_uncut_runs_on_random_cases(settle_bound: int) -> None:
-    """200 decoded random inputs (seed 3) in every built-in version: each record (every event,
+    """120 decoded random inputs (seed 3) in every built-in version: each record (every event,
     request, page state and bound hit) and every verdict is the uncut run's; and storms were
     cut at all (else this test could not fail)."""
     rng = random.Random(3)
     versions = [get_version(name) for name in BUILT_IN]
     skipped = 0
-    for _ in range(200):
+    for _ in range(120):
         case = decode(random_bytes(rng))
         case = replace(case, config=replace(case.config, settle_bound=settle_bound))
         for version in versions:
@@ -107,7 +107,7 @@ def test_only_versions_declared_stateless_are_cut() -> None:
 
 def test_runs_without_timelines_record_the_same_facts() -> None:
     """A campaign's runs keep no timeline (`run_case(..., events=False)`, a `MessageLog`), and
-    the explorer drops a world's timeline before draining it (`World.drop_timeline`): 150
+    the explorer drops a world's timeline before draining it (`World.drop_timeline`): 80
     decoded random inputs (seed 5) at settle bounds 64 and 1,000 in every built-in version give
     records equal to the full run's in everything but the timeline (requests with their
     sequence numbers, bugs, bound hits, final state, progress, I/O log), the full run's messages
@@ -116,7 +116,7 @@ def test_runs_without_timelines_record_the_same_facts() -> None:
 
     rng = random.Random(5)
     versions = [get_version(name) for name in BUILT_IN]
-    for _ in range(150):
+    for _ in range(80):
         case = decode(random_bytes(rng))
         for bound in (64, 1000):
             case = replace(case, config=replace(case.config, settle_bound=bound))
