@@ -23,12 +23,16 @@ from pathlib import Path
 from typing import Any, Final
 
 from pagefuzz.fuzz.bench_render import render
-from pagefuzz.fuzz.bench_speed import DEFAULT_BASELINE, measure_c_versions, measure_speed
+from pagefuzz.fuzz.bench_speed import (
+    DEFAULT_BASELINE,
+    atheris_rate,
+    measure_c_versions,
+    measure_speed,
+)
 from pagefuzz.fuzz.decode import decode
 from pagefuzz.fuzz.engines import ENGINES
 from pagefuzz.fuzz.explore import Bound, explore
 from pagefuzz.fuzz.files import corpus_cases
-from pagefuzz.fuzz.libfuzzer import LIBFUZZER_ARGS, final_executions
 from pagefuzz.fuzz.minimize import minimize
 from pagefuzz.fuzz.target import Evaluator
 from pagefuzz.fuzz.worker import random_bytes
@@ -41,36 +45,6 @@ HERE: Final = Path(__file__).resolve().parent
 VERSIONS: Final = list(DEFAULT_VERSIONS)
 
 
-def _atheris_rate(script: Path, instrumented: bool, seconds: int) -> float:
-    """exec/s of an atheris target over `seconds`, from libFuzzer's own final count."""
-    with tempfile.TemporaryDirectory() as tmp:
-        env = {
-            **os.environ,
-            "PAGEFUZZ_OUT": tmp,
-            "PAGEFUZZ_NO_INSTRUMENT": "0" if instrumented else "1",
-        }
-        corpus = Path(tmp) / "corpus"
-        corpus.mkdir()
-        proc = subprocess.run(
-            [
-                sys.executable,
-                str(script),
-                str(corpus),
-                *LIBFUZZER_ARGS,
-                f"-max_total_time={seconds}",
-                "-seed=1",
-            ],
-            capture_output=True,
-            text=True,
-            env=env,
-            check=False,
-        )
-    runs = final_executions(proc.stderr)
-    if runs is None:
-        raise RuntimeError(f"{script.name}: no final stats: {proc.stderr[-300:]}")
-    return runs / seconds
-
-
 def measure_rates(repeats: int, seconds: int, log: Callable[[str], None]) -> dict[str, Any]:
     table: dict[str, Any] = {}
     for name, script in (
@@ -78,7 +52,9 @@ def measure_rates(repeats: int, seconds: int, log: Callable[[str], None]) -> dic
         ("differential", HERE / "differential_fuzzer.py"),
     ):
         for instrumented in (False, True):
-            rates = [_atheris_rate(script, instrumented, seconds) for _ in range(repeats)]
+            env = {"PAGEFUZZ_NO_INSTRUMENT": "0" if instrumented else "1"}
+            command = [sys.executable, str(script)]
+            rates = [atheris_rate(command, env, seconds, [], script.name) for _ in range(repeats)]
             key = f"{name}/{'feedback' if instrumented else 'uninstrumented'}"
             table[key] = statistics.median(rates)
             log(f"  {key}: {table[key]:.0f} exec/s (median of {repeats})")

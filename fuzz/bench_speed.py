@@ -83,42 +83,43 @@ def _probe(tree: Path, args: list[str], timeout: float | None = None) -> dict[st
     return result
 
 
-def _atheris_rate(tree: Path, feedback: bool, seconds: int, seeds: list[bytes]) -> float:
-    """exec/s of `tree`'s differential atheris target over `seconds` (libFuzzer's own final
-    count), from a seed corpus of fuzz-like inputs: with the tree's default feedback, or none."""
+def atheris_rate(
+    command: list[str], env: dict[str, str], seconds: int, seeds: list[bytes], what: str
+) -> float:
+    """exec/s of an atheris target (`command`, to which the corpus and libFuzzer's options are
+    added) over `seconds`, from libFuzzer's own final count; `seeds` start its corpus. The
+    campaign's output goes to a scratch directory."""
     with tempfile.TemporaryDirectory() as tmp:
         corpus = Path(tmp) / "corpus"
         corpus.mkdir()
         for i, data in enumerate(seeds):
             (corpus / f"seed-{i:04d}").write_bytes(data)
-        env = {
-            **os.environ,
-            "PYTHONPATH": str(tree),
-            "CI": "true",
-            "PAGEFUZZ_OUT": str(Path(tmp) / "out"),
-            "PAGEFUZZ_NO_INSTRUMENT": "0" if feedback else "1",
-        }
         proc = subprocess.run(
-            [
-                sys.executable,
-                str(PROBE),
-                "run",
-                str(tree / "fuzz" / "differential_fuzzer.py"),
-                str(corpus),
-                *LIBFUZZER_ARGS,
-                f"-max_total_time={seconds}",
-                "-seed=1",
-            ],
+            [*command, str(corpus), *LIBFUZZER_ARGS, f"-max_total_time={seconds}", "-seed=1"],
             capture_output=True,
             text=True,
-            env=env,
+            env={**os.environ, "PAGEFUZZ_OUT": str(Path(tmp) / "out"), **env},
             cwd=tmp,
             check=False,
         )
     runs = final_executions(proc.stderr)
     if runs is None:
-        raise RuntimeError(f"{tree}: differential target gave no final stats: {proc.stderr[-300:]}")
+        raise RuntimeError(f"{what}: no final stats: {proc.stderr[-300:]}")
     return runs / seconds
+
+
+def _atheris_rate(tree: Path, feedback: bool, seconds: int, seeds: list[bytes]) -> float:
+    """exec/s of `tree`'s differential atheris target, run through the probe (so that its
+    modules come from `tree`), with the tree's default feedback or none."""
+    target = tree / "fuzz" / "differential_fuzzer.py"
+    env = {
+        "PYTHONPATH": str(tree),
+        "CI": "true",
+        "PAGEFUZZ_NO_INSTRUMENT": "0" if feedback else "1",
+    }
+    return atheris_rate(
+        [sys.executable, str(PROBE), "run", str(target)], env, seconds, seeds, str(target)
+    )
 
 
 def _best_of(
@@ -245,7 +246,6 @@ def measure_c_versions(repo: Path, quick: bool, log: Callable[[str], None]) -> d
     """Evaluation rate of each C version beside the Python version it renders, on the same
     decoded random cases (alternating, best of the rounds): `fixed` and examples/versions/
     fixed.c always; the seed's own pre and post when the seed is present."""
-    import random
     import time
 
     from pagefuzz.fuzz.decode import decode

@@ -172,12 +172,7 @@ class MessageLog(EventLog):
         args: tuple[Any, ...] = (),
         page: int | None = None,
     ) -> None:
-        self.seq += 1
-        self._last_message = message
-        self._last_args = args
-        messages = self._messages
-        if len(messages) < MESSAGES_KEPT:
-            messages.append(message)
+        self.world_log(actor, message, args)
 
     def world_log(
         self, actor: str, message: MessageType, args: tuple[Any, ...] = (), page: object = None
