@@ -18,14 +18,20 @@ from typing import Any, Final
 
 from pagefuzz.fuzz.engines import DEFAULT_ENGINE, ENGINES
 from pagefuzz.fuzz.files import read_json
-from pagefuzz.fuzz.known import KnownTally, case_name, known_findings
+from pagefuzz.fuzz.known import KnownFinding, KnownTally, case_name, known_findings
 from pagefuzz.fuzz.minimize import minimize
 from pagefuzz.fuzz.pct import pct_bounds
 from pagefuzz.fuzz.store import CampaignError, CampaignStore, new_campaign_dir, shown_path
 from pagefuzz.fuzz.summary import CampaignSummary, FindingLine, Machine, Sample, WorkerRow
 from pagefuzz.fuzz.supervisor import Supervisor
 from pagefuzz.fuzz.target import Evaluator
-from pagefuzz.fuzz.versions import VersionLoadError, ensure_registered
+from pagefuzz.fuzz.versions import (
+    VersionLoadError,
+    parse_records,
+    records_of,
+    resolve_recorded,
+    resolve_versions,
+)
 from pagefuzz.impls.registry import DEFAULT_VERSIONS
 from pagefuzz.oracle.evaluate import FindingKey
 from pagefuzz.sim import parse_case
@@ -66,6 +72,10 @@ class Campaign:
     summary: CampaignSummary | None = None
     tally: KnownTally = field(default_factory=KnownTally)
     minimized: set[str] = field(default_factory=set)
+    #: Findings of versions from outside the package that a corpus case also shows.
+    also: dict[str, KnownFinding] = field(default_factory=dict)
+    #: Lines to show before the campaign starts (a version's file changed since, on resume).
+    warnings: list[str] = field(default_factory=list)
 
     # ---------------------------------------------------------------- set-up
 
@@ -80,10 +90,12 @@ class Campaign:
         seed: int,
         corpus: Path | None,
         resume: bool,
+        corpus_given: bool = False,
     ) -> Campaign:
         """Check the arguments and the directory. `engine` and `versions` are None when not
-        given (the defaults, or a resumed campaign's own); `out` None is a new directory
-        campaigns/<date>-<time>, created once everything else is known to be good."""
+        given (the defaults, or a resumed campaign's own); `corpus_given` says whether the
+        corpus (or --fresh, None) was asked for rather than defaulted; `out` None is a new
+        directory campaigns/<date>-<time>, created once everything else is known to be good."""
         if engine is not None and engine not in ENGINES:
             raise CampaignError(
                 f"--engine: unknown engine {engine!r}; engines: {', '.join(ENGINES)}"
@@ -101,7 +113,14 @@ class Campaign:
         if out is None:
             if resume:
                 raise CampaignError("--resume needs --out: the campaign directory to continue")
-            out = new_campaign_dir(Path("campaigns"), time.strftime("%Y%m%d-%H%M%S", time.gmtime()))
+            root = Path("campaigns")
+            try:
+                out = new_campaign_dir(root, time.strftime("%Y%m%d-%H%M%S", time.gmtime()))
+            except OSError as exc:
+                raise CampaignError(
+                    f"{root.resolve()}: cannot create the campaign directory: "
+                    f"{exc.strerror or exc} (choose one with --out)"
+                ) from None
         # Workers run in the campaign directory: every path they get must be absolute.
         out = out.resolve()
         corpus = corpus.resolve() if corpus is not None else None
@@ -116,16 +135,23 @@ class Campaign:
         )
         summary_path = CampaignStore(out).summary_path
         if resume:
-            campaign._resume(summary_path, engine, versions)
+            campaign._resume(summary_path, engine, versions, corpus, corpus_given)
         elif summary_path.exists():
             raise CampaignError(
                 f"{out}: a campaign is already here; --resume it or pick another --out"
             )
         return campaign
 
-    def _resume(self, summary_path: Path, engine: str | None, versions: list[str] | None) -> None:
-        """Take the engine, versions and next seed of the campaign in OUT; refuse an explicit
-        flag that it would silently override."""
+    def _resume(
+        self,
+        summary_path: Path,
+        engine: str | None,
+        versions: list[str] | None,
+        corpus: Path | None,
+        corpus_given: bool,
+    ) -> None:
+        """Take the engine, versions, corpus (or --fresh) and next seed of the campaign in OUT;
+        refuse an explicit flag that it would silently override."""
         if not summary_path.exists():
             raise CampaignError(f"{summary_path}: no campaign to resume here")
         try:
@@ -134,17 +160,29 @@ class Campaign:
             raise CampaignError(f"{summary_path}: cannot resume: bad field {exc}") from None
         self.engine, self.versions, self.seed = old.engine, list(old.versions), old.next_seed
         self.resumed = old
+        # The corpus it ran against, --fresh (none) included: what is known does not change.
+        self.corpus = Path(old.corpus) if old.corpus else None
         if self.engine not in ENGINES:
             raise CampaignError(f"{summary_path}: engine: unknown engine {self.engine!r}")
-        for name in self.versions:
-            try:
-                ensure_registered(name)
-            except VersionLoadError as exc:
-                raise CampaignError(f"{summary_path}: versions: {exc}") from None
+        try:
+            if old.version_records:
+                names, warnings = resolve_recorded(parse_records(old.version_records))
+                self.warnings.extend(warnings)
+            else:
+                names = resolve_versions(self.versions)
+        except VersionLoadError as exc:
+            raise CampaignError(f"{summary_path}: versions: {exc}") from None
+        self.versions = names
         if engine is not None and engine != self.engine:
             raise CampaignError(
                 f"--engine: the campaign in {self.out} ran engine {self.engine}; leave "
                 "--engine out to resume it"
+            )
+        if corpus_given and corpus != self.corpus:
+            was = f"--corpus {self.corpus}" if self.corpus else "--fresh"
+            raise CampaignError(
+                f"--corpus: the campaign in {self.out} ran with {was}; leave --corpus and "
+                "--fresh out to resume it"
             )
         if versions is not None and list(versions) != self.versions:
             raise CampaignError(
@@ -158,11 +196,8 @@ class Campaign:
         self.out.mkdir(parents=True, exist_ok=True)
         store.take_lock()
         own = store.findings.signatures_on_disk()
-        known = {
-            sig: finding
-            for sig, finding in known_findings(self.corpus, self.versions).items()
-            if sig not in own
-        }
+        corpus_known, self.also = known_findings(self.corpus, self.versions)
+        known = {sig: finding for sig, finding in corpus_known.items() if sig not in own}
         self.tally.known = known
         store.write_known({s: (str(k.key), shown_path(k.file)) for s, k in known.items()}, own)
         self.minimized = store.findings.minimised_signatures()
@@ -173,6 +208,7 @@ class Campaign:
             seed=self.seed,
             corpus=str(self.corpus) if self.corpus else None,
             machine=Machine.here(),
+            version_records=[r.to_json() for r in records_of(self.versions)],
         )
         if self.resumed is not None:
             self.tally.elapsed_before = self.resumed.seconds
@@ -210,7 +246,12 @@ class Campaign:
                 continue  # being written by a worker that was killed: the next look sees it
             small, removed = minimize(case, evaluator, frozenset({signature}))
             evaluation = evaluator.evaluate(small)
-            small = replace(small, name=case_name(key, signature), expect=evaluation.expect_block())
+            small = replace(
+                small,
+                name=case_name(key, signature),
+                expect=evaluation.expect_block(),
+                versions=records_of(self.versions),
+            )
             elapsed_before = self.resumed.seconds if self.resumed is not None else 0.0
             record = {
                 "signature": signature,
@@ -227,6 +268,9 @@ class Campaign:
                 "removed": removed,
                 "case": small.to_json(),
             }
+            also = self.also.get(signature)
+            if also is not None:
+                record["also_fails"] = shown_path(also.file)
             store.findings.write_minimised(signature, record)
             self.minimized.add(signature)
             self.summary.findings.append(FindingLine.from_json(record))
@@ -332,12 +376,16 @@ class Campaign:
                 time.sleep(POLL_S)
         except KeyboardInterrupt:
             status = "stopped"
-        except CampaignError:
+        except BaseException as exc:  # the campaign's own failure: said in campaign.json
             status = "failed"
+            summary.error = " ".join(f"{type(exc).__name__}: {exc}".split())[:500]
             raise
         finally:
             supervisor.stop()
-            self.collect_findings(store, evaluator)
-            self.write_summary(status, supervisor, store)
-            store.release_lock()
+            try:
+                if status != "failed":
+                    self.collect_findings(store, evaluator)
+            finally:
+                self.write_summary(status, supervisor, store)
+                store.release_lock()
         return summary.to_json()

@@ -42,7 +42,7 @@ import zlib  # noqa: E402
 
 from pagefuzz.fuzz.decode import decode  # noqa: E402
 from pagefuzz.fuzz.target import WorkerState  # noqa: E402
-from pagefuzz.fuzz.versions import resolve_versions  # noqa: E402
+from pagefuzz.fuzz.versions import resolve_for_worker  # noqa: E402
 from pagefuzz.impls.registry import DEFAULT_VERSIONS  # noqa: E402
 
 #: Feedback on abstract states (on unless PAGEFUZZ_STATE_FEEDBACK=0; off in the benchmark's
@@ -63,8 +63,8 @@ def _state() -> WorkerState:
     global _STATE
     if _STATE is None:
         out = Path(os.environ.get("PAGEFUZZ_OUT", "campaigns/standalone"))
-        versions = os.environ.get("PAGEFUZZ_VERSIONS", ",".join(DEFAULT_VERSIONS)).split(",")
-        resolve_versions(versions)  # py:/c: versions and plugins, as the campaign named them
+        names = os.environ.get("PAGEFUZZ_VERSIONS", ",".join(DEFAULT_VERSIONS)).split(",")
+        versions = resolve_for_worker(names)  # py:/c: files and plugins, as the campaign gave
         _STATE = WorkerState(
             out,
             int(os.environ.get("PAGEFUZZ_WORKER", "0")),

@@ -35,12 +35,7 @@ fuzz/explore_tables.py.
 from __future__ import annotations
 
 import gc
-import hashlib
-import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
 from pagefuzz.fuzz.explore_certificate import (
     MERGED_NOTE,
@@ -53,12 +48,9 @@ from pagefuzz.fuzz.explore_certificate import (
     parse_shard,
 )
 from pagefuzz.fuzz.explore_jobs import Workers
-from pagefuzz.fuzz.explore_space import DEFAULT_OPS, OPS, Bound, alphabet, case_of
+from pagefuzz.fuzz.explore_space import DEFAULT_OPS, OPS, Bound, Steps, alphabet, case_of
 from pagefuzz.fuzz.explore_tables import BATCH, Explorer
 from pagefuzz.fuzz.known import case_name
-from pagefuzz.impls.registry import get_version
-from pagefuzz.oracle.evaluate import evaluate_records
-from pagefuzz.sim.world import Version, World
 
 __all__ = [
     "BATCH",
@@ -90,22 +82,17 @@ class ExploreInterrupted(KeyboardInterrupt):
         self.certificate = certificate
 
 
-def version_sources(versions: Sequence[str], base: Path | None = None) -> dict[str, str]:
+def version_sources(versions: Sequence[str]) -> dict[str, str]:
     """The SHA-256 of the file of every version loaded from one (`py:FILE.py[:Class]`,
-    `c:FILE.c`), relative paths against `base` (default: the current directory)."""
+    `c:FILE.c`), by its name: shards explored on other machines merge only if they ran the
+    same code."""
+    from pagefuzz.fuzz.versions import spec_of
+
     out: dict[str, str] = {}
     for name in versions:
-        if name.startswith("py:"):
-            text, _, wanted = name[3:].partition(".py:")
-            text = text + ".py" if wanted else name[3:]
-        elif name.startswith("c:"):
-            text = name[2:]
-        else:
-            continue
-        path = Path(text)
-        if not path.is_absolute():
-            path = (base or Path.cwd()) / path
-        out[name] = hashlib.sha256(path.read_bytes()).hexdigest()
+        sha = spec_of(name).sha256
+        if sha is not None:
+            out[name] = sha
     return out
 
 
@@ -128,22 +115,16 @@ def explore(
     share the replays and drains (the certificate is the same for any number); `shard` explores
     one shard of the schedule space."""
     cert = Certificate(bound, list(versions), jobs=max(1, jobs), shard=shard)
-    cert.sources = version_sources(versions, _versions_base())
+    cert.sources = version_sources(versions)
     started = clock()
     workers: Workers | None = None
     try:
+        workers = Workers(versions, bound, cert.jobs)
         if not prune:
             _explore_every_schedule(
-                bound,
-                [get_version(v) for v in versions],
-                cert,
-                clock,
-                started,
-                progress,
-                seconds_max,
+                bound, len(versions), workers, cert, clock, started, progress, seconds_max
             )
         else:
-            workers = Workers(versions, bound, cert.jobs)
             Explorer(
                 bound, len(versions), workers, cert, clock, started, progress, seconds_max
             ).run()
@@ -158,16 +139,10 @@ def explore(
     return cert
 
 
-def _versions_base() -> Path | None:
-    from pagefuzz.fuzz.versions import BASE_ENV
-
-    base = os.environ.get(BASE_ENV)
-    return Path(base) if base else None
-
-
 def _explore_every_schedule(
     bound: Bound,
-    impls: list[Version],
+    nversions: int,
+    workers: Workers,
     cert: Certificate,
     clock: Callable[[], float],
     started: float,
@@ -176,34 +151,37 @@ def _explore_every_schedule(
 ) -> None:
     """Without pruning and without the state tables: every schedule replayed and drained in
     every version (the check of both arguments; slow)."""
-    frontier: list[list[dict[str, Any]]] = [[]]
+    steps_of = Steps(bound)
+    frontier: list[tuple[int, ...]] = [()]
+    number = 0
     for depth in range(bound.max_steps + 1):
-        next_frontier: list[list[dict[str, Any]]] = []
-        for index, steps in enumerate(frontier):
+        next_frontier: list[tuple[int, ...]] = []
+        for index, schedule in enumerate(frontier):
             if seconds_max is not None and clock() - started > seconds_max:
                 cert.seconds = clock() - started
                 return
-            case = case_of(bound, steps, f"explore-{depth}")
-            worlds = []
-            for version in impls:
-                world = World(case, version)
-                world.run_steps()
-                worlds.append(world)
+            items = [(number + v, (v, schedule)) for v in range(nversions)]
+            number += nversions
+            reached = workers.reach(items)
+            found = [key for keys in workers.drain(items) for key in keys]
             cert.schedules += 1
             cert.states += 1
-            live = _what_can_act(worlds)
-            evaluation = evaluate_records(case, [world.finish() for world in worlds])
-            for key in sorted(set(evaluation.keys)):
+            for key in sorted(set(found)):
                 if key not in cert.shortest:
                     sig = key.signature
                     name = f"shortest-{case_name(key, sig[:6])}"
+                    steps = [steps_of.dicts[i] for i in schedule]
                     cert.shortest[key] = Counterexample(
                         key, sig, case_of(bound, steps, name), depth, cert.schedules
                     )
-            if depth < bound.max_steps:
-                used = sum(1 for s in steps if s["op"] == "aio_write")
+            if depth < bound.max_steps and not any(r[3] for r in reached):
+                can_run = frozenset(a for r in reached for a in r[1])
+                in_flight = frozenset(p for r in reached for p in r[2])
+                used = sum(steps_of.submits[s] for s in schedule)
                 next_frontier.extend(
-                    [*steps, step] for step in alphabet(bound, used) if _may_act(step, live)
+                    (*schedule, s)
+                    for s in steps_of.children[used]
+                    if steps_of.may_act(s, can_run, in_flight)
                 )
             if progress is not None:
                 progress(cert, index + 1, len(frontier))
@@ -213,36 +191,3 @@ def _explore_every_schedule(
             break
     cert.complete = True
     cert.seconds = clock() - started
-
-
-@dataclass(frozen=True)
-class _Live:
-    """What could act after a schedule, in any version: runnable or paused actors, pages with
-    I/O in flight. A step outside this changes nothing in any version (a `run` of an actor that
-    cannot run is skipped, a `complete_io` with no I/O does nothing), so the child schedule would
-    reach its parent's state and be pruned anyway: it is not generated at all."""
-
-    can_run: frozenset[str]
-    in_flight: frozenset[int]
-
-
-def _what_can_act(worlds: list[World]) -> _Live:
-    can_run: set[str] = set()
-    in_flight: set[int] = set()
-    for world in worlds:
-        for choice in world.runnable():
-            if choice.page is None:
-                can_run.add(choice.actor)
-            else:
-                in_flight.add(choice.page)
-    return _Live(frozenset(can_run), frozenset(in_flight))
-
-
-def _may_act(step: dict[str, Any], live: _Live) -> bool:
-    if step["op"] == "run":
-        return str(step.get("iocb", step.get("task"))) in live.can_run
-    if step["op"] == "complete_io":
-        return int(step["page"]) in live.in_flight
-    if step["op"] == "settle":
-        return bool(live.can_run)
-    return True

@@ -10,7 +10,7 @@ import gc
 import multiprocessing
 import os
 import signal
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -21,9 +21,10 @@ from pagefuzz.sim.snapshot import state_digest
 from pagefuzz.sim.world import Version, World
 
 #: A replay: (version's position in the list, schedule). Its result: the state digest after the
-#: schedule's steps, the actors that can run and the pages with I/O in flight.
+#: schedule's steps, the actors that can run, the pages with I/O in flight, and whether the
+#: version's code failed on the way (then nothing can follow: sim/failure.py).
 Item = tuple[int, tuple[int, ...]]
-Reached = tuple[bytes, tuple[str, ...], tuple[int, ...]]
+Reached = tuple[bytes, tuple[str, ...], tuple[int, ...], bool]
 Findings = tuple[FindingKey, ...]
 
 
@@ -32,15 +33,27 @@ class Runner:
     A world whose state it has not reached before (in that version) is kept until the next batch
     of replays, because the explorer asks for exactly those states' drains."""
 
-    def __init__(self, versions: Sequence[str], bound: Bound) -> None:
+    def __init__(
+        self, versions: Sequence[str], bound: Bound, catch_version_errors: bool = False
+    ) -> None:
         self.versions: list[Version] = [get_version(v) for v in versions]
         self.steps = Steps(bound)
         self.known: list[set[bytes]] = [set() for _ in versions]
         self.kept: dict[int, World] = {}
+        #: Worlds of versions from outside the package catch what their code raises (the
+        #: runner in their fork server), and are watched there (`world_hook`).
+        self.catch_version_errors = catch_version_errors
+        self.world_hook: Callable[[World], None] | None = None
 
     def world(self, item: Item) -> World:
         version, schedule = item
-        world = World(self.steps.case(schedule, "explore"), self.versions[version])
+        world = World(
+            self.steps.case(schedule, "explore"),
+            self.versions[version],
+            catch_version_errors=self.catch_version_errors,
+        )
+        if self.world_hook is not None:
+            self.world_hook(world)
         world.run_steps()
         return world
 
@@ -69,7 +82,7 @@ class Runner:
             if digest not in known:
                 known.add(digest)
                 self.kept[number] = world
-            out.append((digest, tuple(can_run), tuple(in_flight)))
+            out.append((digest, tuple(can_run), tuple(in_flight), world.failure is not None))
         return out
 
     def _drain(self, batch: list[tuple[int, Item]]) -> list[Findings]:
@@ -118,18 +131,91 @@ def _worker(conn: Connection, versions: list[str], bound: Bound, base: str) -> N
     conn.close()
 
 
+class _Hosted:
+    """The explorer's runner for a version from outside the package: a Runner in its fork
+    server's runner process (fuzz/isolation.py), one item per job, so that a crash or a hang
+    on one schedule is that schedule's finding and the rest go on in a fresh runner."""
+
+    def __init__(self, name: str, bound: Bound) -> None:
+        from pagefuzz.fuzz.isolation import Host
+        from pagefuzz.fuzz.versions import spec_of
+
+        self.name = name
+        self.host = Host(spec_of(name))
+        self.host.setup = [("explore", bound)]
+        self.bound = bound
+        #: Items whose replay failed in a way that killed the runner: their findings.
+        self.failed: dict[int, Findings] = {}
+
+    def reach(self, items: list[tuple[int, Item]]) -> list[Reached]:
+        from pagefuzz.fuzz.isolation import failure_digest
+
+        def on_failure(job: tuple[Any, ...], failure: Any) -> Reached:
+            number = job[1][0]
+            self.failed[number] = self._keys(number, job[1][1], failure)
+            return (failure_digest(failure), (), (), True)
+
+        return self.host.call(
+            [("reach", (number, (0, item[1]))) for number, item in items], on_failure
+        )
+
+    def drain(self, items: list[tuple[int, Item]]) -> list[Findings]:
+        out: list[Findings | None] = [self.failed.pop(number, None) for number, _ in items]
+        todo = [
+            (number, item)
+            for (number, item), found in zip(items, out, strict=True)
+            if found is None
+        ]
+        if todo:
+            answers = iter(
+                self.host.call(
+                    [("drain", (number, (0, item[1]))) for number, item in todo],
+                    lambda job, failure: self._keys(job[1][0], job[1][1], failure),
+                )
+            )
+            out = [found if found is not None else next(answers) for found in out]
+        self.failed.clear()
+        return [found for found in out if found is not None]
+
+    def _keys(self, number: int, item: Item, failure: Any) -> Findings:
+        from pagefuzz.fuzz.isolation import failed_record
+
+        steps = Steps(self.bound)
+        record = failed_record(steps.case(item[1], "explore"), self.name, failure)
+        return evaluate_records(record.case, [record]).keys
+
+    def close(self) -> None:
+        self.host.close()
+
+
 class Workers:
     """`jobs` runners: in this process for one job, else in worker processes (spawned, so that
     nothing of this process's state leaks into them). Item n of a batch goes to runner n mod jobs,
-    and so does the drain of item n, to find its world kept; results come back in item order."""
+    and so does the drain of item n, to find its world kept; results come back in item order.
+    Versions from outside the package are not run here: each has `jobs` runners of its own in
+    processes that are watched (`_Hosted`)."""
 
     def __init__(self, versions: Sequence[str], bound: Bound, jobs: int) -> None:
+        from pagefuzz.fuzz.versions import spec_of
+
         self.jobs = jobs
         self.local: Runner | None = None
         self.conns: list[Connection] = []
         self.procs: list[Any] = []
+        external = {i for i, name in enumerate(versions) if spec_of(name).external}
+        #: Version index -> its position among the versions run here (the built-in ones).
+        self.inner = {
+            i: position
+            for position, i in enumerate(i for i in range(len(versions)) if i not in external)
+        }
+        inner_names = [versions[i] for i in self.inner]
+        self.hosted: dict[int, list[_Hosted]] = {
+            i: [_Hosted(versions[i], bound) for _ in range(max(1, jobs))] for i in sorted(external)
+        }
+        if not inner_names:
+            return
         if jobs <= 1:
-            self.local = Runner(versions, bound)
+            self.local = Runner(inner_names, bound)
             return
         from pagefuzz.fuzz.versions import BASE_ENV
 
@@ -138,7 +224,7 @@ class Workers:
         for _ in range(jobs):
             parent, child = context.Pipe()
             proc = context.Process(
-                target=_worker, args=(child, list(versions), bound, base), daemon=True
+                target=_worker, args=(child, inner_names, bound, base), daemon=True
             )
             proc.start()
             child.close()
@@ -146,6 +232,28 @@ class Workers:
             self.procs.append(proc)
 
     def _run(self, kind: str, items: list[tuple[int, Item]]) -> list[Any]:
+        out: list[Any] = [None] * len(items)
+        position = {number: i for i, (number, _) in enumerate(items)}
+        inner: list[tuple[int, Item]] = []
+        hosted: dict[tuple[int, int], list[tuple[int, Item]]] = {}
+        for number, item in items:
+            if item[0] in self.inner:
+                inner.append((number, (self.inner[item[0]], item[1])))
+            else:
+                hosted.setdefault((item[0], number % len(self.hosted[item[0]])), []).append(
+                    (number, item)
+                )
+        for (version, which), share in hosted.items():
+            runner = self.hosted[version][which]
+            answer = runner.reach(share) if kind == "reach" else runner.drain(share)
+            for (number, _), result in zip(share, answer, strict=True):
+                out[position[number]] = result
+        if inner:
+            for (number, _), result in zip(inner, self._run_inner(kind, inner), strict=True):
+                out[position[number]] = result
+        return out
+
+    def _run_inner(self, kind: str, items: list[tuple[int, Item]]) -> list[Any]:
         if self.local is not None:
             return list(self.local.reach(items) if kind == "reach" else self.local.drain(items))
         shares: list[list[tuple[int, Item]]] = [[] for _ in range(self.jobs)]
@@ -178,3 +286,7 @@ class Workers:
                 proc.join()
         self.conns.clear()
         self.procs.clear()
+        for runners in self.hosted.values():
+            for runner in runners:
+                runner.close()
+        self.hosted.clear()

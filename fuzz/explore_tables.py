@@ -27,6 +27,8 @@ class Table:
     in_flight: list[frozenset[int]] = field(default_factory=list)
     findings: list[Findings] = field(default_factory=list)
     moves: dict[int, int] = field(default_factory=dict)
+    #: States in which the version's code failed: the run ended there, nothing follows.
+    failed: set[int] = field(default_factory=set)
 
 
 #: A schedule kept at a depth: its steps, each version's state id, the iocbs it has submitted.
@@ -90,6 +92,8 @@ class Explorer:
         return can_run, in_flight
 
     def children(self, node: Node) -> list[int]:
+        if any(i in table.failed for table, i in zip(self.tables, node[1], strict=True)):
+            return []  # a version's code failed here: its run ended, no step can follow
         can_run, in_flight = self.live(node[1])
         may_act = self.steps.may_act
         return [s for s in self.steps.children[node[2]] if may_act(s, can_run, in_flight)]
@@ -101,13 +105,15 @@ class Explorer:
         reached = self.workers.reach(numbered)
         to_drain: list[tuple[int, Item]] = []
         drained_ids: list[tuple[int, int]] = []
-        for (number, item), (digest, can_run, in_flight), move in zip(
+        for (number, item), (digest, can_run, in_flight, failed), move in zip(
             numbered, reached, moves, strict=True
         ):
             table = self.tables[item[0]]
             state = table.ids.get(digest)
             if state is None:
                 state = table.ids[digest] = len(table.can_run)
+                if failed:
+                    table.failed.add(state)
                 # One object per distinct set: few, and few objects for the collector to scan.
                 table.can_run.append(self.interned.setdefault(can_run, frozenset(can_run)))
                 table.in_flight.append(self.interned_io.setdefault(in_flight, frozenset(in_flight)))

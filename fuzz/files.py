@@ -61,6 +61,12 @@ def read_json(path: Path) -> Any:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
+def shipped_corpus() -> Path:
+    """The corpus pagefuzz ships (package data: pagefuzz/corpus, the repository's corpus/ in a
+    checkout): the default of every `--corpus`, found from any working directory."""
+    return Path(__file__).resolve().parent.parent / "corpus"
+
+
 def corpus_cases(root: Path) -> Iterator[tuple[Path, Case]]:
     """Every case file below `root`, sorted by path, each named after its file by default. A
     file that does not read as a case is skipped: a corrupt corpus entry is for `pagefuzz

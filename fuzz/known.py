@@ -8,6 +8,7 @@ that it works (`20 of 20 known re-found`). The workers record their own first hi
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from pagefuzz.fuzz.files import corpus_cases
 from pagefuzz.fuzz.store import shown_path
 from pagefuzz.fuzz.summary import NotRefound, Refound
 from pagefuzz.fuzz.target import Evaluator
+from pagefuzz.fuzz.versions import spec_of
 from pagefuzz.oracle.evaluate import FindingKey
 
 
@@ -27,20 +29,34 @@ class KnownFinding:
 
 
 def case_name(key: FindingKey, signature: str) -> str:
-    """The name of a finding's case (and file stem): `pre-completion-aio_write-<signature>`.
-    Campaigns use the whole signature; `triage --promote` names corpus files with its first 6
-    digits."""
-    return f"{key.version}-{key.check}-{key.kind}-{signature}"
+    """The name of a finding's case (and file stem): `pre-completion-aio_write-<signature>`,
+    `c-fix.c-crash-aio_write-<signature>` for the version `c:fix.c` (a slug of its name: only
+    letters, digits, `_`, `.` and `-`). Campaigns use the whole signature; `triage --promote`
+    names corpus files with its first 6 digits."""
+    return f"{slug(key.version)}-{key.check}-{key.kind}-{signature}"
 
 
-def known_findings(corpus: Path | None, versions: list[str]) -> dict[str, KnownFinding]:
+def slug(name: str) -> str:
+    """A version's name as a file name may hold it: `c:fix.c` -> `c-fix.c`."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-.") or "version"
+
+
+def known_findings(
+    corpus: Path | None, versions: list[str]
+) -> tuple[dict[str, KnownFinding], dict[str, KnownFinding]]:
     """Signatures the corpus holds for these versions (replayed, not trusted from the files, so
     an oracle change is taken into account), each with one file that shows it: the promoted
     finding named after it (`triage --promote` names them `<key>-<sig6>`) when there is one,
-    else the shortest case, first by path."""
+    else the shortest case, first by path.
+
+    Two maps: the built-in versions' findings, which a campaign counts as known; and those of
+    versions from outside the package, which are never hidden (a user's fix is what is under
+    test): a campaign reports them as new, each marked with the corpus file that also shows it."""
     known: dict[str, KnownFinding] = {}
+    also: dict[str, KnownFinding] = {}
     if corpus is None or not corpus.exists():
-        return known
+        return known, also
+    external = {name for name in versions if spec_of(name).external}
     evaluator = Evaluator(versions)
     rank: dict[str, tuple[int, int]] = {}
     for path, case in corpus_cases(corpus):
@@ -49,8 +65,9 @@ def known_findings(corpus: Path | None, versions: list[str]) -> dict[str, KnownF
             mine = (0 if named else 1, len(case.steps))
             if failure.signature not in rank or mine < rank[failure.signature]:
                 rank[failure.signature] = mine
-                known[failure.signature] = KnownFinding(failure.key, path)
-    return known
+                which = also if failure.key.version in external else known
+                which[failure.signature] = KnownFinding(failure.key, path)
+    return known, also
 
 
 @dataclass(frozen=True)

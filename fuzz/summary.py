@@ -49,9 +49,12 @@ class FindingLine:
     first_seen_executions: int | None
     steps_found: int
     steps_minimized: int
+    #: A finding of a version from outside the package that a corpus case also shows: that
+    #: file (such findings are reported, never counted as known; docs/fuzzing.md).
+    also_fails: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out = {
             "signature": self.signature,
             "key": str(self.key),
             "engine": self.engine,
@@ -60,6 +63,9 @@ class FindingLine:
             "steps_found": self.steps_found,
             "steps_minimized": self.steps_minimized,
         }
+        if self.also_fails is not None:
+            out["also_fails"] = self.also_fails
+        return out
 
     @classmethod
     def from_json(cls, raw: Any) -> FindingLine:
@@ -73,6 +79,7 @@ class FindingLine:
             first_seen_executions=None if executions is None else int(executions),
             steps_found=int(raw["steps_found"]),
             steps_minimized=int(raw["steps_minimized"]),
+            also_fails=None if raw.get("also_fails") is None else str(raw["also_fails"]),
         )
 
 
@@ -261,6 +268,11 @@ class CampaignSummary:
     known_not_refound: list[NotRefound] = field(default_factory=list)
     pct: PctBounds | None = None  # the pct engine's only
     worker_restarts: int = 0  # written once there was one
+    #: The versions as given, with each file's SHA-256 (docs/case-format.md, "versions"): what
+    #: --resume loads again, and what the campaign's findings record.
+    version_records: list[dict[str, Any]] = field(default_factory=list)
+    #: Why the campaign ended, when it ended early (status "failed").
+    error: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)  # fields this pagefuzz does not know
 
     def add_sample(self, sample: Sample) -> None:
@@ -302,6 +314,10 @@ class CampaignSummary:
             out["pct"] = self.pct.to_json()
         if self.worker_restarts:
             out["worker_restarts"] = self.worker_restarts
+        if self.version_records:
+            out["version_records"] = [dict(r) for r in self.version_records]
+        if self.error is not None:
+            out["error"] = self.error
         out.update({k: v for k, v in self.extra.items() if k not in out})
         return out
 
@@ -338,5 +354,9 @@ class CampaignSummary:
             known_not_refound=_lenient(raw.get("known_not_refound"), NotRefound.from_json),
             pct=PctBounds.from_json(pct) if isinstance(pct, dict) and "depth" in pct else None,
             worker_restarts=int(raw.get("worker_restarts", 0)),
+            version_records=[
+                dict(r) for r in raw.get("version_records", []) if isinstance(r, dict)
+            ],
+            error=None if raw.get("error") is None else str(raw["error"]),
             extra={k: v for k, v in raw.items() if k not in known},
         )

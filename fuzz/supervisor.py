@@ -25,7 +25,7 @@ from pagefuzz.fuzz.known import KnownTally
 from pagefuzz.fuzz.libfuzzer import LIBFUZZER_ARGS, read_log_stats
 from pagefuzz.fuzz.store import CampaignError, CampaignStore
 from pagefuzz.fuzz.summary import WorkerRow
-from pagefuzz.fuzz.versions import BASE_ENV
+from pagefuzz.fuzz.versions import BASE_ENV, RECORDS_ENV, records_json
 
 #: A worker that exits with an error this soon after starting, this many times in a row, is
 #: broken: the campaign stops and says why.
@@ -57,6 +57,10 @@ class Totals:
     executions: int = 0
     crashes: int = 0
     seen_pid: int | None = None  # the last process folded in
+    #: The last process's rate and coverage when it ended: what its row shows from then on
+    #: (a campaign's last timeline point is taken after its workers stopped).
+    exec_per_s: float = 0.0
+    coverage: int = 0
 
 
 @dataclass
@@ -156,6 +160,8 @@ class Supervisor:
             "PAGEFUZZ_WORKER": str(index),
             "PAGEFUZZ_SEED": str(seed),
             "PAGEFUZZ_VERSIONS": ",".join(self.versions),
+            # The names say which versions; the records say where their files are.
+            RECORDS_ENV: records_json(self.versions),
             # Workers run in the campaign's directory: py:/c: paths are the user's, relative
             # to where pagefuzz was started.
             BASE_ENV: os.environ.get(BASE_ENV) or os.getcwd(),
@@ -260,6 +266,8 @@ class Supervisor:
         if stats:
             done.executions += int(stats.get("executions", 0))
             done.crashes += int(stats.get("crashes", 0))
+            done.exec_per_s = float(stats.get("exec_per_s", 0.0))
+            done.coverage = int(stats.get("coverage", 0))
             done.seen_pid = worker.process.pid
 
     def counts(self) -> Counts:
@@ -281,9 +289,9 @@ class Supervisor:
                 WorkerRow(
                     worker=worker.index,
                     seed=worker.seed,
-                    exec_per_s=stats.get("exec_per_s", 0.0),
+                    exec_per_s=stats.get("exec_per_s", 0.0) if not folded else done.exec_per_s,
                     executions=execs,
-                    coverage=stats.get("coverage", 0),
+                    coverage=stats.get("coverage", 0) if not folded else done.coverage,
                     restarts=worker.restarts,
                     alive=worker.process.poll() is None,
                 )

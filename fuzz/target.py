@@ -20,11 +20,13 @@ import os
 import time
 import traceback
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Final
 
 from pagefuzz.fuzz.files import write_json_atomic
 from pagefuzz.fuzz.store import CampaignStore, read_known
+from pagefuzz.fuzz.versions import records_of
 from pagefuzz.impls.registry import get_version
 from pagefuzz.oracle.evaluate import Evaluation, Failure, evaluate
 from pagefuzz.sim import Case, Version
@@ -76,6 +78,8 @@ class WorkerState:
         self.engine = engine
         self.seed = seed
         self.evaluator = Evaluator(versions, events=False)
+        #: What every case this worker records says it was found with (name, file, SHA-256).
+        self.records = records_of(self.evaluator.names)
         self.campaign = CampaignStore(out)
         self.store = self.campaign.findings
         self.known: set[str] = set()
@@ -134,7 +138,7 @@ class WorkerState:
                 "executions": self.executions,
                 "seconds": seconds,
             }
-            self.pending.append((failure, case, raw, meta))
+            self.pending.append((failure, replace(case, versions=self.records), raw, meta))
         self.flush_pending()
         self.maybe_write_stats()
         return evaluation

@@ -1,11 +1,19 @@
-"""Versions from outside the package, by the name the user gives: `py:PATH.py[:Class]` (a
-`Version` subclass in a Python file), `c:PATH.c` (kernel C compiled into the world, impls/
-cversion.py) and installed plugins (entry points of the group `pagefuzz.versions`).
+"""Versions by the name the user gives: built-in names, `py:PATH.py[:Class]` (a `Version`
+subclass in a Python file), `c:PATH.c` (kernel C compiled into the world, impls/cversion.py) and
+installed plugins (entry points of the group `pagefuzz.versions`).
 
-`ensure_registered(name)` loads such a version once per process and registers it under the name
-as given, so that every output, finding key and `expect` entry names it that way. Campaign
-workers run in the campaign's directory: a relative path is resolved against the directory the
-user ran pagefuzz in, which the supervisor passes in `PAGEFUZZ_VERSIONS_BASE`.
+A name is parsed once into a `VersionSpec`: its identity, where it comes from, its file resolved
+and the file's SHA-256. The identity of a version from a file is its prefix and the file's base
+name (`c:myfix.c`, `py:fix.py:MyFix`), whatever the path was typed as (`c:../myfix.c`,
+`c:/tmp/x/myfix.c`): finding keys, signatures, `expect` entries and file names use it, so the
+same bug of the same file has one signature on every machine. Two different files with one
+base name in one run are refused.
+
+Code from outside the package is hostile until proven otherwise (it may loop, crash, or end the
+process): it is never imported or run in pagefuzz's own process. `ensure_registered` registers
+a version from outside as a `HostedVersion` (fuzz/isolation.py), whose runs go to a fork server
+that loads the code in a process of its own. `load_in_process` is what that process (and only
+it, or a test that wants the code in its own process) uses to load it.
 """
 
 from __future__ import annotations
@@ -13,83 +21,309 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import inspect
+import json
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from dataclasses import dataclass
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 from pagefuzz.impls.registry import BUILT_IN, REGISTRY, register
+from pagefuzz.sim.case import VersionRecord
 from pagefuzz.sim.world import Version
 
 #: The entry-point group an installed plugin declares its versions in (name -> Version class).
 ENTRY_POINT_GROUP: Final = "pagefuzz.versions"
 #: Where a worker finds the directory relative version paths are resolved against.
 BASE_ENV: Final = "PAGEFUZZ_VERSIONS_BASE"
+#: Where a campaign's worker finds the versions as given, with their files (JSON records): the
+#: names alone do not say where a file is.
+RECORDS_ENV: Final = "PAGEFUZZ_VERSION_RECORDS"
+#: Where each version comes from (`VersionSpec.origin`).
+ORIGINS: Final = ("built-in", "plugin", "py", "c")
 
 
 class VersionLoadError(Exception):
     """A version that cannot be loaded; str() is one line naming the file or the name."""
 
 
+@dataclass(frozen=True)
+class VersionSpec:
+    """A version as the user named it, parsed once: `name` is its identity (what every output,
+    key and file name uses), `given` the text typed, `origin` one of ORIGINS, and for a file
+    its resolved `path`, its `sha256` and (py:) the class asked for."""
+
+    name: str
+    given: str
+    origin: str
+    path: Path | None = None
+    sha256: str | None = None
+    cls: str | None = None
+
+    @property
+    def external(self) -> bool:
+        """From outside the package: run in a process of its own (fuzz/isolation.py)."""
+        return self.origin != "built-in"
+
+    def to_json(self) -> dict[str, Any]:
+        """How an artifact records it (docs/case-format.md, "versions")."""
+        return self.record().to_json()
+
+    def record(self) -> VersionRecord:
+        if self.origin == "plugin":
+            return VersionRecord(self.name, plugin=True)
+        if self.path is None:
+            return VersionRecord(self.name)
+        return VersionRecord(self.name, self.given, str(self.path), self.sha256)
+
+    @classmethod
+    def from_json(cls, raw: dict[str, Any]) -> VersionSpec:
+        """A spec as an artifact recorded it (checked by sim.case.parse_case)."""
+        name = str(raw["name"])
+        if raw.get("plugin"):
+            return cls(name, name, "plugin")
+        if "file" not in raw:
+            return cls(name, name, "built-in")
+        origin = "py" if name.startswith("py:") else "c"
+        _, _, wanted = name.partition(".py:") if origin == "py" else ("", "", "")
+        return cls(
+            name,
+            str(raw.get("given", name)),
+            origin,
+            Path(str(raw["file"])),
+            None if raw.get("sha256") is None else str(raw["sha256"]),
+            wanted or None,
+        )
+
+
 def is_external(name: str) -> bool:
     return name.startswith(("py:", "c:"))
 
 
-def resolve_versions(names: Sequence[str]) -> None:
-    """Register every external version among `names` (built-in names are left alone)."""
-    for name in names:
-        ensure_registered(name)
-
-
-def ensure_registered(name: str) -> None:
-    if name in REGISTRY:
-        return
+def identity(name: str) -> str:
+    """The identity of a version name: a `py:`/`c:` path reduced to its base name (what older
+    artifacts, which recorded the path as typed, are read back as); any other name as it is."""
+    if name.startswith("c:"):
+        return "c:" + _base(name[2:])
     if name.startswith("py:"):
-        factory = _python_version(name)
-    elif name.startswith("c:"):
-        factory = _c_version(name)
-    else:
-        factory = _plugin_version(name)
-    register(name, factory)
+        text, _, wanted = _py_parts(name)
+        return f"py:{_base(text)}" + (f":{wanted}" if wanted else "")
+    return name
 
 
-def _path(name: str, text: str) -> Path:
-    path = Path(text)
+def _base(text: str) -> str:
+    return text.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1]
+
+
+def _py_parts(name: str) -> tuple[str, str, str]:
+    """`py:dir/fix.py:Cls` as ("dir/fix.py", ".py:", "Cls"); ("dir/fix.py", "", "") without."""
+    text, sep, wanted = name[3:].partition(".py:")
+    return (text + ".py", sep, wanted) if sep else (name[3:], "", "")
+
+
+def _resolve(given: str, text: str) -> Path:
+    path = Path(text).expanduser()
     if not path.is_absolute():
         path = Path(os.environ.get(BASE_ENV) or os.getcwd()) / path
     if not path.is_file():
-        raise VersionLoadError(f"{name}: {text}: no such file")
-    return path
+        raise VersionLoadError(f"{given}: no such file")
+    return path.resolve()
 
 
-def _named(cls: type[Version], name: str) -> Callable[[], Version]:
-    """A factory for `cls` whose instances are named as the user wrote the version."""
-    named = type(cls.__name__, (cls,), {"name": name, "__module__": cls.__module__})
+def _sha256(path: Path, given: str) -> str:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError as exc:
+        raise VersionLoadError(f"{given}: {path}: cannot read: {exc.strerror or exc}") from None
+
+
+def parse_spec(given: str) -> VersionSpec:
+    """Parse a version name as typed; VersionLoadError (one line) if it names nothing. A file is
+    resolved (relative to $PAGEFUZZ_VERSIONS_BASE, else the current directory) and hashed; a
+    plugin is looked up by name, not loaded (its code runs only in its fork server)."""
+    if given in REGISTRY and not is_external(given):
+        return VersionSpec(given, given, "built-in")
+    if given.startswith("c:"):
+        if len(given) <= 2:
+            raise VersionLoadError(f"{given}: a C version is named c:PATH.c")
+        path = _resolve(given, given[2:])
+        return VersionSpec(identity(given), given, "c", path, _sha256(path, given))
+    if given.startswith("py:"):
+        text, _, wanted = _py_parts(given)
+        path = _resolve(given, text)
+        return VersionSpec(identity(given), given, "py", path, _sha256(path, given), wanted or None)
+    if any(ep.name == given for ep in entry_points(group=ENTRY_POINT_GROUP)):
+        return VersionSpec(given, given, "plugin")
+    plugins = sorted(ep.name for ep in entry_points(group=ENTRY_POINT_GROUP))
+    known = ", ".join([*BUILT_IN, *plugins])
+    raise VersionLoadError(f"unknown version {given!r}; known: {known}")
+
+
+#: The specs registered in this process, by identity.
+_SPECS: dict[str, VersionSpec] = {}
+
+
+def spec_of(name: str) -> VersionSpec:
+    """The spec a registered version was registered with (a built-in one's, if never parsed)."""
+    found = _SPECS.get(name)
+    if found is not None:
+        return found
+    if name in REGISTRY and not is_external(name):
+        return VersionSpec(name, name, "built-in")
+    raise KeyError(name)
+
+
+def ensure_registered(given: str) -> str:
+    """Parse `given`, register the version under its identity (once per process) and return the
+    identity. A version from outside the package is registered as a `HostedVersion`, started
+    (and its code loaded, in its fork server) here, so that a file that cannot be used is one
+    line now rather than an error in the middle of a run."""
+    spec = parse_spec(given)
+    if not spec.external:
+        return spec.name
+    earlier = _SPECS.get(spec.name)
+    if earlier is not None:
+        if earlier.path != spec.path:
+            raise VersionLoadError(
+                f"{given}: another version in this run is named {spec.name} "
+                f"({earlier.given}, {earlier.path}); rename one of the files"
+            )
+        return spec.name
+    from pagefuzz.fuzz.isolation import HostedVersion
+
+    hosted = HostedVersion(spec)
+    hosted.start()  # loads the code in its own process: a load error is one line here
+    _SPECS[spec.name] = spec
+    register(spec.name, lambda: hosted)
+    return spec.name
+
+
+def resolve_versions(names: Sequence[str]) -> list[str]:
+    """Register every version among `names`; their identities, in order."""
+    return [ensure_registered(name) for name in names]
+
+
+def records_of(names: Sequence[str]) -> tuple[VersionRecord, ...]:
+    """What an artifact records of the registered versions `names` (by identity)."""
+    return tuple(spec_of(name).record() for name in names)
+
+
+def records_json(names: Sequence[str]) -> str:
+    """The records of `names` as JSON (RECORDS_ENV's value, campaign.json's)."""
+    return json.dumps([record.to_json() for record in records_of(names)])
+
+
+def parse_records(raw: object) -> tuple[VersionRecord, ...]:
+    """Records read back from JSON (a worker's environment, a campaign summary)."""
+    from pagefuzz.sim.case import InvalidCase, parse_versions
+
+    try:
+        return parse_versions(raw)
+    except InvalidCase as exc:
+        raise VersionLoadError(f"versions: {exc}") from None
+
+
+def resolve_for_worker(names: Sequence[str]) -> list[str]:
+    """A worker's versions: from the records its campaign passed (RECORDS_ENV), else the names."""
+    text = os.environ.get(RECORDS_ENV)
+    if not text:
+        return resolve_versions(names)
+    resolved, _warnings = resolve_recorded(parse_records(json.loads(text)))
+    return resolved
+
+
+def resolve_recorded(records: Sequence[VersionRecord]) -> tuple[list[str], list[str]]:
+    """The versions an artifact recorded, registered again: their identities, and one warning
+    line for each file that changed since (its SHA-256 differs). A file is looked for as it was
+    typed (relative to the current directory), then where it was; VersionLoadError, one line,
+    if neither is there."""
+    names: list[str] = []
+    warnings: list[str] = []
+    for record in records:
+        if not is_external(record.name):
+            names.append(ensure_registered(record.name))
+            continue
+        prefix = "c:" if record.name.startswith("c:") else "py:"
+        _, _, wanted = _py_parts(record.name) if prefix == "py:" else ("", "", "")
+        suffix = f":{wanted}" if wanted else ""
+        candidates: list[str] = []
+        if record.given:
+            candidates.append(record.given)
+        if record.file:
+            candidates.append(prefix + record.file + suffix)
+        found: list[VersionSpec] = []
+        for given in candidates:
+            try:
+                found.append(parse_spec(given))
+            except VersionLoadError:
+                continue
+        if not found:
+            raise VersionLoadError(
+                f"{record.name}: recorded from {record.file or record.given}, which is not "
+                f"there; name the file: --versions {prefix}PATH{suffix}"
+            )
+        same = [spec for spec in found if spec.sha256 == record.sha256]
+        chosen = (same or found)[0]
+        if not same and record.sha256:
+            warnings.append(
+                f"warning: {record.name}: {chosen.path} has changed since the case was written "
+                f"(sha256 {record.sha256[:12]} then, {(chosen.sha256 or '?')[:12]} now)"
+            )
+        names.append(ensure_registered(chosen.given))
+    return names, warnings
+
+
+# ------------------------------------------------------------- loading the code in-process
+
+
+def load_in_process(spec: VersionSpec) -> type[Version]:
+    """The version's class, loaded into this process: only a version's fork server (or a test
+    that wants the code in its own process) calls this. Named by the spec's identity, with its
+    `source_file` set for failures' frames."""
+    if spec.origin == "py":
+        assert spec.path is not None
+        cls = _python_class(spec)
+    elif spec.origin == "c":
+        cls = _c_class(spec)
+    elif spec.origin == "plugin":
+        cls = _plugin_class(spec)
+    else:
+        factory = REGISTRY[spec.name]
+        if not (inspect.isclass(factory) and issubclass(factory, Version)):
+            raise VersionLoadError(f"{spec.name}: not a Version class")
+        return factory
+    source = None if spec.path is None else str(spec.path)
+    if spec.origin == "plugin":
+        source = inspect.getsourcefile(cls)
+    named = type(
+        cls.__name__,
+        (cls,),
+        {"name": spec.name, "__module__": cls.__module__, "source_file": source},
+    )
     return named
 
 
-def _python_version(name: str) -> Callable[[], Version]:
+def _python_class(spec: VersionSpec) -> type[Version]:
     """`py:PATH.py` (the one Version subclass the file defines) or `py:PATH.py:Class`."""
-    text, _, wanted = name[3:].partition(".py:")
-    text = text + ".py" if wanted else name[3:]
-    path = _path(name, text)
+    assert spec.path is not None
+    given, path, wanted = spec.given, spec.path, spec.cls
     module_name = "pagefuzz_user_" + hashlib.sha256(str(path).encode()).hexdigest()[:12]
-    spec = importlib.util.spec_from_file_location(module_name, path)
-    if spec is None or spec.loader is None:
-        raise VersionLoadError(f"{name}: {text}: not a Python file")
-    module = importlib.util.module_from_spec(spec)
+    loader_spec = importlib.util.spec_from_file_location(module_name, path)
+    if loader_spec is None or loader_spec.loader is None:
+        raise VersionLoadError(f"{given}: not a Python file")
+    module = importlib.util.module_from_spec(loader_spec)
     sys.modules[module_name] = module
     try:
-        spec.loader.exec_module(module)
-    except Exception as exc:  # whatever the user's file raises, one line naming it
+        loader_spec.loader.exec_module(module)
+    except BaseException as exc:  # whatever the user's file raises, one line naming it
         del sys.modules[module_name]
         where = ""
         if isinstance(exc, SyntaxError) and exc.lineno:
             where = f" (line {exc.lineno})"
         raise VersionLoadError(
-            f"{name}: {text}: cannot import: {type(exc).__name__}: {exc}{where}".splitlines()[0]
+            f"{given}: cannot import: {type(exc).__name__}: {exc}{where}".splitlines()[0]
         ) from None
     found = {
         cls.__name__: cls
@@ -100,44 +334,41 @@ def _python_version(name: str) -> Callable[[], Version]:
         if wanted not in found:
             have = ", ".join(sorted(found)) or "none"
             raise VersionLoadError(
-                f"{name}: {text}: no Version subclass named {wanted!r} (it defines: {have})"
+                f"{given}: no Version subclass named {wanted!r} (it defines: {have})"
             )
-        return _named(found[wanted], name)
+        return found[wanted]
     if not found:
-        raise VersionLoadError(f"{name}: {text}: defines no subclass of pagefuzz.sim.world.Version")
+        raise VersionLoadError(f"{given}: defines no subclass of pagefuzz.sim.world.Version")
     if len(found) > 1:
         raise VersionLoadError(
-            f"{name}: {text}: defines {len(found)} Version subclasses ({', '.join(sorted(found))});"
-            f" name one: py:{text}:{sorted(found)[0]}"
+            f"{given}: defines {len(found)} Version subclasses "
+            f"({', '.join(sorted(found))}); name one: {given}:{sorted(found)[0]}"
         )
-    return _named(next(iter(found.values())), name)
+    return next(iter(found.values()))
 
 
-def _c_version(name: str) -> Callable[[], Version]:
+def _c_class(spec: VersionSpec) -> type[Version]:
     try:
-        cversion = importlib.import_module("pagefuzz.impls.cversion")
+        from pagefuzz.impls import cversion
     except ImportError as exc:
-        raise VersionLoadError(f"{name}: C versions are not available here: {exc}") from None
-    _path(name, name[2:])
+        raise VersionLoadError(f"{spec.given}: C versions are not available here: {exc}") from None
+    assert spec.path is not None
     try:
-        factory: Callable[[], Version] = cversion.load_c_version(name)
+        return cversion.load_c_version(spec.given, spec.name, str(spec.path))
     except cversion.CVersionError as exc:
         raise VersionLoadError(str(exc)) from None
-    return factory
 
 
-def _plugin_version(name: str) -> Callable[[], Version]:
+def _plugin_class(spec: VersionSpec) -> type[Version]:
     for ep in entry_points(group=ENTRY_POINT_GROUP):
-        if ep.name == name:
+        if ep.name == spec.name:
             try:
                 cls = ep.load()
-            except Exception as exc:  # a broken plugin is one line, like a broken file
+            except BaseException as exc:  # a broken plugin is one line, like a broken file
                 raise VersionLoadError(
-                    f"{name}: plugin {ep.value} cannot be loaded: {type(exc).__name__}: {exc}"
+                    f"{spec.name}: plugin {ep.value} cannot be loaded: {type(exc).__name__}: {exc}"
                 ) from None
             if not (inspect.isclass(cls) and issubclass(cls, Version)):
-                raise VersionLoadError(f"{name}: plugin {ep.value} is not a Version subclass")
-            return _named(cls, name)
-    plugins = sorted(ep.name for ep in entry_points(group=ENTRY_POINT_GROUP))
-    known = ", ".join([*BUILT_IN, *plugins])
-    raise VersionLoadError(f"unknown version {name!r}; known: {known}")
+                raise VersionLoadError(f"{spec.name}: plugin {ep.value} is not a Version subclass")
+            return cls
+    raise VersionLoadError(f"unknown version {spec.name!r}")

@@ -21,7 +21,7 @@ from hypothesis.database import ExampleDatabase
 from pagefuzz.fuzz.decode import INPUT_LEN_MAX, decode
 from pagefuzz.fuzz.engines import WORKER_ENGINES
 from pagefuzz.fuzz.target import WorkerState
-from pagefuzz.fuzz.versions import resolve_versions
+from pagefuzz.fuzz.versions import resolve_for_worker
 from pagefuzz.impls.registry import DEFAULT_VERSIONS
 from pagefuzz.sim import Case
 
@@ -168,8 +168,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--versions", default=",".join(DEFAULT_VERSIONS))
     parser.add_argument("--hypothesis-db", type=Path, default=None)
     args = parser.parse_args(argv)
-    resolve_versions(args.versions.split(","))  # py:/c: versions and plugins, as the campaign
-    state = WorkerState(args.out, args.worker, args.versions.split(","), args.engine, args.seed)
+    versions = resolve_for_worker(args.versions.split(","))  # files as the campaign gave them
+    state = WorkerState(args.out, args.worker, versions, args.engine, args.seed)
     deadline = time.monotonic() + args.seconds
     try:
         if args.engine == "random":

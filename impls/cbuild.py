@@ -47,6 +47,7 @@ BASE_ENV: Final = "PAGEFUZZ_VERSIONS_BASE"
 CFLAGS: Final = (
     "-std=gnu11",
     "-O2",
+    "-g",  # line tables: a crash is reported at the user's file and line (addr2line)
     "-fPIC",
     "-shared",
     "-fno-strict-aliasing",
@@ -172,6 +173,9 @@ def build(cdef: str, source: str, key: str, shown: str, required: Sequence[str])
                     raise CBuildError(
                         f"{shown}: cannot write the C build cache {root}: {exc}"
                     ) from None
+            # Where the module now lives (the same file: a rename keeps it), for what reads its
+            # line tables (a crash's frames, pagefuzz/fuzz/forkserver.py).
+            built = Built(built.ffi, built.lib, binary)
         finally:
             if os.path.isdir(work):
                 shutil.rmtree(work, ignore_errors=True)

@@ -45,6 +45,7 @@ import greenlet
 from pagefuzz.impls import cbuild
 from pagefuzz.sim.actors import Actor
 from pagefuzz.sim.cint import signed, unsigned
+from pagefuzz.sim.failure import WHERE_ATTR, WORLD_CALLS_MAX, VersionTimeout
 from pagefuzz.sim.mm import Page
 from pagefuzz.sim.points import LOOKUP, PAGE, Gen, Yield
 from pagefuzz.sim.world import Operator, Version, World
@@ -61,6 +62,10 @@ struct pf_frame { ...; };
 
 extern struct address_space pf_mapping;
 extern struct pf_frame *pf_abort_to;
+extern int pf_line;
+extern const char *pf_func;
+
+int pf_install_crash_handler(void *out, size_t size);
 
 long long pf_operate(struct pf_frame *frame, int op, long long pos, size_t count);
 
@@ -85,6 +90,94 @@ extern "Python" int pf_cb_bug(int, const char *);
 
 #: After the user's file: the bridge's objects, the operator trampolines, the entry points.
 WRAPPER: Final = r"""
+#include <execinfo.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+int pf_line;
+const char *pf_func = "";
+
+/* What the crash handler leaves for the process that watches this one (pagefuzz/fuzz/
+ * isolation.py reads it, in memory shared with it): the signal, the faulting address, the
+ * last kernel call's line and function, and the return addresses of the stack. */
+#define PF_CRASH_MAGIC 0x70666372617368ULL
+#define PF_FRAMES_MAX 64
+struct pf_crash {
+	uint64_t magic;
+	int64_t signo;
+	uint64_t addr;
+	int64_t line;
+	char func[64];
+	int64_t depth;
+	uint64_t frames[PF_FRAMES_MAX];
+};
+static struct pf_crash *pf_crash_out;
+static struct sigaction pf_old_actions[65];
+static const int pf_fatal[] = { SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGTRAP, SIGSYS };
+
+static void pf_record(int signo, uint64_t addr)
+{
+	void *frames[PF_FRAMES_MAX];
+	int depth, i;
+
+	if (pf_crash_out == NULL || pf_crash_out->magic == PF_CRASH_MAGIC)
+		return;
+	depth = backtrace(frames, PF_FRAMES_MAX);
+	pf_crash_out->signo = signo;
+	pf_crash_out->addr = addr;
+	pf_crash_out->line = pf_line;
+	if (pf_func != NULL)
+		strncpy(pf_crash_out->func, pf_func, sizeof(pf_crash_out->func) - 1);
+	for (i = 0; i < depth; i++)
+		pf_crash_out->frames[i] = (uint64_t) (uintptr_t) frames[i];
+	pf_crash_out->depth = depth;
+	pf_crash_out->magic = PF_CRASH_MAGIC;
+}
+
+static void pf_crash_handler(int signo, siginfo_t *info, void *context)
+{
+	(void) context;
+	pf_record(signo, (uint64_t) (uintptr_t) info->si_addr);
+	/* Die as the signal says, under the previous disposition (the default): */
+	/* re-raised when it was sent (kill, abort), re-executed when the code faulted. */
+	sigaction(signo, &pf_old_actions[signo], NULL);
+	if (info->si_code <= 0 || signo == SIGABRT || signo == SIGTRAP)
+		raise(signo);
+}
+
+static void pf_on_exit(void)
+{
+	pf_record(0, 0);	/* exit() called from inside the version */
+}
+
+int pf_install_crash_handler(void *out, size_t size)
+{
+	static char altstack[1 << 16];	/* a stack overflow still runs the handler */
+	stack_t stack;
+	struct sigaction action;
+	void *warm[2];
+	size_t i;
+
+	if (size < sizeof(struct pf_crash))
+		return -1;
+	backtrace(warm, 2);	/* loads the unwinder now, not inside the handler */
+	memset(&stack, 0, sizeof(stack));
+	stack.ss_sp = altstack;
+	stack.ss_size = sizeof(altstack);
+	sigaltstack(&stack, NULL);
+	memset(&action, 0, sizeof(action));
+	action.sa_sigaction = pf_crash_handler;
+	action.sa_flags = SA_SIGINFO | SA_ONSTACK;
+	sigemptyset(&action.sa_mask);
+	for (i = 0; i < sizeof(pf_fatal) / sizeof(pf_fatal[0]); i++)
+		sigaction(pf_fatal[i], &action, &pf_old_actions[pf_fatal[i]]);
+	pf_crash_out = out;
+	atexit(pf_on_exit);
+	return 0;
+}
+
 struct __wait_queue { int pf_unused; };
 static wait_queue_t pf_aio_wait;
 struct task_struct pf_task_aio = { &pf_aio_wait };
@@ -172,6 +265,15 @@ int pf_page_waiter(struct pf_frame *frame, struct page *page)
 #undef PageWriteback
 #undef PageError
 #undef pagevec_lookup
+#undef pagevec_release
+#undef page_cache_get
+#undef page_cache_release
+#undef lock_page
+#undef unlock_page
+#undef test_clear_page_dirty
+#undef wait_on_page_writeback
+#undef wait_on_page_writeback_wq
+#undef PF_AT
 """
 
 _OP_WRITER: Final = 0
@@ -244,10 +346,27 @@ class _Call:
     world whose run ended with C asleep in it alive for good.
     """
 
-    __slots__ = ("built", "ctx", "error", "frame", "k", "mapping", "null", "operator", "pages")
+    __slots__ = (
+        "built",
+        "calls",
+        "ctx",
+        "error",
+        "frame",
+        "k",
+        "mapping",
+        "null",
+        "operator",
+        "pages",
+        "shown",
+        "where",
+    )
 
     def __init__(self, version: CVersion) -> None:
         self.built = version.built
+        self.shown = version.shown
+        #: Kernel calls since the C last slept or passed a point (sim/failure.py's budget).
+        self.calls = 0
+        self.where = ""
         self.k: World | None = None
         self.ctx: Actor | None = None
         self.mapping = version.mapping
@@ -303,9 +422,14 @@ class _Call:
     # ------------------------------------------------------- suspending the C frame
 
     def abort(self, exc: BaseException) -> None:
-        """Make the C unwind to its entry point as soon as the callback returns."""
+        """Make the C unwind to its entry point as soon as the callback returns; remember where
+        in the user's C the failing kernel call was made."""
         if self.error is None and not isinstance(exc, greenlet.GreenletExit):
             self.error = exc
+            lib = self.built.lib
+            func = self.built.ffi.string(lib.pf_func).decode("utf-8", "replace")
+            if lib.pf_line:
+                self.where = f"{self.shown}:{lib.pf_line}" + (f" in {func}" if func else "")
         self.built.lib.pf_abort_to = self.frame
 
     def drive(self, k: World, ctx: Actor, entry: Callable[[], int]) -> Gen[int]:
@@ -326,8 +450,11 @@ class _Call:
                     self.k = self.ctx = None
                 if g.dead:
                     if self.error is not None:
+                        if self.where and not getattr(self.error, WHERE_ATTR, ""):
+                            setattr(self.error, WHERE_ATTR, self.where)
                         raise self.error
                     return int(out)
+                self.calls = 0  # the C slept or passed a point: progress
                 if isinstance(out, _Point):
                     yield out.point
                     value = out.result
@@ -367,6 +494,11 @@ def _callback(fn: Callable[..., _Result]) -> Callable[..., int]:
         g = _current()
         call = g.call
         try:
+            call.calls += 1
+            if call.calls > WORLD_CALLS_MAX:
+                raise VersionTimeout(
+                    "world calls", f"{WORLD_CALLS_MAX} kernel calls without sleeping or a point"
+                )
             out = fn(call, *args)
             result = call.start(out) if isinstance(out, _Await) else out
             if not isinstance(result, int):
@@ -511,6 +643,10 @@ class CVersion(Version):
     summary: ClassVar[str] = "kernel C"
     built: ClassVar[cbuild.Built]
     mapping: ClassVar[Any]
+    #: The file's base name, as failures name it (`fix.c:23 in page_waiter`).
+    shown: ClassVar[str] = "?"
+    #: The file as its `#line` directive names it (what a crash's line table says).
+    c_file: ClassVar[str] = "?"
 
     def operate_on_page_range(
         self, k: World, ctx: Actor, pos: int, count: int, operator: Operator
@@ -545,14 +681,16 @@ class CVersion(Version):
         )
 
 
-def load_c_version(spec: str) -> Callable[[], Version]:
-    """The factory of the version `c:PATH.c` (named exactly `spec`): compiled once per content
-    and machine (impls/cbuild.py); CVersionError, one line naming the file, on any failure."""
+def load_c_version(spec: str, name: str | None = None, path: str | None = None) -> type[CVersion]:
+    """The version `c:PATH.c` as typed (`spec`), named `name` (default `spec`; the shell passes
+    the file's identity, `c:fix.c`), from `path` (default PATH resolved): compiled once per
+    content and machine (impls/cbuild.py); CVersionError, one line naming the file, on any
+    failure. Diagnostics name the file as typed."""
     if not spec.startswith("c:") or len(spec) <= 2:
         raise CVersionError(f"{spec}: a C version is named c:PATH.c")
     text = spec[2:]
     try:
-        user = cbuild.read_source(cbuild.resolve(text), f"{spec}: {text}")
+        user = cbuild.read_source(path or cbuild.resolve(text), f"{spec}: {text}")
         header = cbuild.kernel_header()
         built = cbuild.build(
             CDEF,
@@ -565,10 +703,12 @@ def load_c_version(spec: str) -> Callable[[], Version]:
         raise CVersionError(str(exc)) from None
     _register(built)
     namespace = {
-        "name": spec,
+        "name": name or spec,
         "summary": f"kernel C from {text}",
         "built": built,
         "mapping": built.ffi.addressof(built.lib, "pf_mapping"),
+        "shown": text.replace("\\", "/").rsplit("/", 1)[-1],
+        "c_file": text,
         "__module__": __name__,
     }
     return cast(type[CVersion], type("CVersion", (CVersion,), namespace))

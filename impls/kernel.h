@@ -145,6 +145,12 @@ static inline int pf_check(int value)
 	return value;
 }
 
+/* Where the user's code made its last kernel call (line and function): what a failure reports
+ * when the world stops the version inside a call (a budget spent, a bad argument). */
+extern int pf_line;
+extern const char *pf_func;
+#define PF_AT() (pf_line = __LINE__, pf_func = __func__)
+
 enum { PF_LOCKED, PF_DIRTY, PF_WRITEBACK, PF_ERROR };
 
 /* The user's three functions; static or not, they are defined in the user's file. */
@@ -166,11 +172,12 @@ static inline unsigned pagevec_count(struct pagevec *pvec)
 	return pvec->nr;
 }
 
-static inline void pagevec_release(struct pagevec *pvec)
+static inline void pf_pagevec_release(struct pagevec *pvec)
 {
 	pf_check(pf_cb_pagevec_release(pvec));
 	pvec->nr = 0;
 }
+#define pagevec_release(pvec) (PF_AT(), pf_pagevec_release(pvec))
 
 /* Gang lookup by value: up to nr pages at or after start (no upper bound). */
 static inline unsigned __pagevec_lookup(struct pagevec *pvec, struct address_space *mapping,
@@ -190,54 +197,61 @@ static inline unsigned pagevec_lookup_next(struct pagevec *pvec, struct address_
 
 /* Both forms of the era: pagevec_lookup(&pvec, mapping, next, nr) before the seed patch,
  * pagevec_lookup(&pvec, mapping, &next, nr) after it (gang_lookup_next.patch). */
-#define pagevec_lookup(pvec, mapping, start, nr) \
+#define pagevec_lookup(pvec, mapping, start, nr) (PF_AT(), \
 	_Generic((start), pgoff_t *: pagevec_lookup_next, default: __pagevec_lookup) \
-		((pvec), (mapping), (start), (nr))
+		((pvec), (mapping), (start), (nr)))
 
-static inline void page_cache_get(struct page *page)
+static inline void pf_page_cache_get(struct page *page)
 {
 	pf_check(pf_cb_page_ref(page, 1));
 }
+#define page_cache_get(page) (PF_AT(), pf_page_cache_get(page))
 
-static inline void page_cache_release(struct page *page)
+static inline void pf_page_cache_release(struct page *page)
 {
 	pf_check(pf_cb_page_ref(page, -1));
 }
+#define page_cache_release(page) (PF_AT(), pf_page_cache_release(page))
 
 /* ------------------------------------------------ mm/filemap.c, linux/page-flags.h, pagemap.h */
 
-static inline void lock_page(struct page *page)
+static inline void pf_lock_page(struct page *page)
 {
 	pf_check(pf_cb_lock_page(page));
 }
+#define lock_page(page) (PF_AT(), pf_lock_page(page))
 
-static inline void unlock_page(struct page *page)
+static inline void pf_unlock_page(struct page *page)
 {
 	pf_check(pf_cb_unlock_page(page));
 }
+#define unlock_page(page) (PF_AT(), pf_unlock_page(page))
 
-#define PageLocked(page) pf_check(pf_cb_page_flag((page), PF_LOCKED))
-#define PageDirty(page) pf_check(pf_cb_page_flag((page), PF_DIRTY))
-#define PageWriteback(page) pf_check(pf_cb_page_flag((page), PF_WRITEBACK))
-#define PageError(page) pf_check(pf_cb_page_flag((page), PF_ERROR))
+#define PageLocked(page) (PF_AT(), pf_check(pf_cb_page_flag((page), PF_LOCKED)))
+#define PageDirty(page) (PF_AT(), pf_check(pf_cb_page_flag((page), PF_DIRTY)))
+#define PageWriteback(page) (PF_AT(), pf_check(pf_cb_page_flag((page), PF_WRITEBACK)))
+#define PageError(page) (PF_AT(), pf_check(pf_cb_page_flag((page), PF_ERROR)))
 
-static inline int test_clear_page_dirty(struct page *page)
+static inline int pf_test_clear_page_dirty(struct page *page)
 {
 	return pf_check(pf_cb_test_clear_page_dirty(page));
 }
+#define test_clear_page_dirty(page) (PF_AT(), pf_test_clear_page_dirty(page))
 
-static inline void wait_on_page_writeback(struct page *page)
+static inline void pf_wait_on_page_writeback(struct page *page)
 {
 	pf_check(pf_cb_wait_on_page_writeback(page));
 }
+#define wait_on_page_writeback(page) (PF_AT(), pf_wait_on_page_writeback(page))
 
 /* 0 at once if no writeback; an AIO wait entry is queued and -EIOCBRETRY returned; a
  * synchronous task (wait NULL) sleeps until the writeback bit clears. `wait` must be
  * current->io_wait. */
-static inline int wait_on_page_writeback_wq(struct page *page, wait_queue_t *wait)
+static inline int pf_wait_on_page_writeback_wq(struct page *page, wait_queue_t *wait)
 {
 	return pf_check(pf_cb_wait_on_page_writeback_wq(page, wait != NULL));
 }
+#define wait_on_page_writeback_wq(page, wait) (PF_AT(), pf_wait_on_page_writeback_wq((page), (wait)))
 
 /* ------------------------------------------------------------------------- linux/sched.h */
 
@@ -245,7 +259,7 @@ static inline struct task_struct *pf_current(void)
 {
 	return pf_check(pf_cb_current_is_aio()) ? &pf_task_aio : &pf_task_sync;
 }
-#define current (pf_current())
+#define current (PF_AT(), pf_current())
 
 /* ------------------------------------------------------------------------------ asm/bug.h */
 

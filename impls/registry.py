@@ -3,17 +3,18 @@
 plugins) are loaded by the shell (pagefuzz/fuzz/versions.py) and added with `register`."""
 
 from collections.abc import Callable
-from typing import Final
+from typing import Any, Final
 
 from pagefuzz.impls.fixed import Fixed
 from pagefuzz.impls.post import Post
 from pagefuzz.impls.pre import Pre
 from pagefuzz.impls.recheck_locked import RecheckLocked
 from pagefuzz.impls.reference import Reference
-from pagefuzz.sim.world import Version
 
-#: name -> factory. Order is the default order of `replay` and of reports.
-REGISTRY: Final[dict[str, Callable[[], Version]]] = {
+#: name -> factory. Order is the default order of `replay` and of reports. A version from outside
+#: the package is registered by the shell with a factory of its `HostedVersion` (the version as
+#: seen from this process: its runs happen in its fork server, pagefuzz/fuzz/isolation.py).
+REGISTRY: Final[dict[str, Callable[[], Any]]] = {
     "pre": Pre,
     "post": Post,
     "recheck-locked": RecheckLocked,
@@ -30,7 +31,7 @@ DEFAULT_VERSIONS: Final = ("pre", "post", "recheck-locked")
 BUILT_IN: Final = tuple(REGISTRY)
 
 
-def register(name: str, factory: Callable[[], Version]) -> None:
+def register(name: str, factory: Callable[[], Any]) -> None:
     """Add a version under `name` (the argument as the user gave it, e.g. `py:fix.py`)."""
     REGISTRY[name] = factory
 
@@ -39,7 +40,7 @@ def version_names() -> list[str]:
     return list(REGISTRY)
 
 
-def get_version(name: str) -> Version:
+def get_version(name: str) -> Any:
     try:
         return REGISTRY[name]()
     except KeyError:

@@ -280,8 +280,8 @@ def check_hang(rec: RunRecord) -> list[Violation]:
 
     A sleeper waiting for a page lock that one of the case's own `lock_page` steps still holds
     is the case's doing (every version would wait the same), not a hang of the version."""
-    if rec.final.runnable or rec.budget_hit:
-        return []  # stopped by a bound, not hung: retry_bound reports it
+    if rec.final.runnable or rec.budget_hit or rec.failure is not None:
+        return []  # stopped by a bound (retry_bound says so) or by the version's failure
     held_by_case = {name for name, _page, held in rec.final.asleep_on if held}
     out = []
     step = len(rec.case.steps)
@@ -366,8 +366,10 @@ def check_kernel_bug(rec: RunRecord) -> list[Violation]:
         for bug in rec.kernel_bugs
         if not bug.by_case
     ]
-    if rec.final.asleep or rec.final.runnable or rec.budget_hit:
-        return out  # sleepers hold references legitimately; hang / retry_bound say why
+    if rec.final.asleep or rec.final.runnable or rec.budget_hit or rec.failure is not None:
+        # Sleepers hold references legitimately, and a run its version's failure cut short
+        # ends mid-work: hang, retry_bound, crash or timeout say why.
+        return out
     step = len(rec.case.steps)
     for p in rec.final.pages:
         if p.locked and not p.task_locked:
@@ -397,6 +399,29 @@ def check_kernel_bug(rec: RunRecord) -> list[Violation]:
     return out
 
 
+def _failure_check(check: str) -> Callable[[RunRecord], list[Violation]]:
+    """`crash`: the version's code died (raised, was killed by a signal, ended the process);
+    `timeout`: it ran past its budget of world calls or of wall-clock time (sim/failure.py).
+    The run ended there: one violation, charged to the request that was running."""
+
+    def check_failure(rec: RunRecord) -> list[Violation]:
+        failure = rec.failure
+        if failure is None or failure.check != check:
+            return []
+        return [
+            Violation(
+                check, rec.version, _named(failure.request), failure.step, failure.explanation()
+            )
+        ]
+
+    check_failure.__name__ = f"check_{check}"
+    return check_failure
+
+
+check_crash = _failure_check("crash")
+check_timeout = _failure_check("timeout")
+
+
 CHECK_FUNCTIONS: Final[dict[str, Callable[[RunRecord], list[Violation]]]] = {
     "completion": check_completion,
     "byte_count": check_byte_count,
@@ -404,4 +429,6 @@ CHECK_FUNCTIONS: Final[dict[str, Callable[[RunRecord], list[Violation]]]] = {
     "hang": check_hang,
     "error": check_error,
     "kernel_bug": check_kernel_bug,
+    "crash": check_crash,
+    "timeout": check_timeout,
 }

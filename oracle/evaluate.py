@@ -9,10 +9,10 @@ for them.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from pagefuzz.impls.registry import get_version
 from pagefuzz.oracle.checks import CHECKS
@@ -93,6 +93,9 @@ def finding_keys_of(record: RunRecord, verdict: Verdict) -> tuple[FindingKey, ..
     kinds = {r.name: r.kind for r in record.requests}
     for r in record.requests:  # a violation may name the task rather than its nth request
         kinds.setdefault(r.id.actor, r.kind)
+    failure = record.failure
+    if failure is not None and failure.request is not None:  # a record with no requests kept
+        kinds.setdefault(str(failure.request), failure.kind)
     keys = {
         FindingKey(verdict.version, v.check, kinds.get(v.request or "", "-"))
         for v in verdict.violations
@@ -100,22 +103,74 @@ def finding_keys_of(record: RunRecord, verdict: Verdict) -> tuple[FindingKey, ..
     return tuple(sorted(keys))
 
 
+@dataclass(frozen=True)
+class Judged:
+    """A run judged where it ran (a version hosted in a process of its own, run without a
+    timeline): its verdict and findings, and a `record` that holds only the version's name, the
+    timeline's messages and any failure: enough for a campaign's execution, not for a
+    differential or for output."""
+
+    record: RunRecord
+    verdict: Verdict
+    keys: tuple[FindingKey, ...]
+
+    @classmethod
+    def of(cls, record: RunRecord) -> Judged:
+        """A record judged (the runner of a version hosted elsewhere judges its runs so)."""
+        verdict = judge(record)
+        return cls(record, verdict, finding_keys_of(record, verdict))
+
+
+@runtime_checkable
+class RunsElsewhere(Protocol):
+    """A version whose runs happen in another process (pagefuzz/fuzz/isolation.py's
+    `HostedVersion`): `run` returns the whole record with `events`, else a `Judged`."""
+
+    name: str
+
+    def run(self, case: Case, events: bool) -> RunRecord | Judged: ...
+
+    def submit(self, case: Case, events: bool) -> Callable[[], RunRecord | Judged]:
+        """Start the run and return what waits for its result: `evaluate` starts these first
+        and runs the in-process versions meanwhile."""
+        ...
+
+
 class Evaluation:
     """A case run in each version, in order: records and verdicts by version name, findings,
-    and (on demand) the differential of every pair and the `expect` mismatches."""
+    and (on demand) the differential of every pair and the `expect` mismatches. `judged` holds
+    the finding keys of runs judged elsewhere (their records are only stubs)."""
 
-    def __init__(self, case: Case, records: dict[str, RunRecord], verdicts: dict[str, Verdict]):
+    def __init__(
+        self,
+        case: Case,
+        records: dict[str, RunRecord],
+        verdicts: dict[str, Verdict],
+        judged: dict[str, tuple[FindingKey, ...]] | None = None,
+    ):
         self.case = case
         self.records = records
         self.verdicts = verdicts
+        self.judged = judged or {}
 
     @cached_property
     def failures(self) -> tuple[Failure, ...]:
+        judged = self.judged
         return tuple(
             Failure(key, key.signature)
             for name in self.records
-            for key in finding_keys_of(self.records[name], self.verdicts[name])
+            for key in (
+                judged[name]
+                if name in judged
+                else finding_keys_of(self.records[name], self.verdicts[name])
+            )
         )
+
+    def _whole(self) -> None:
+        if self.judged:
+            raise ValueError(
+                "a run judged elsewhere has no record to compare or show: evaluate with events"
+            )
 
     @property
     def keys(self) -> tuple[FindingKey, ...]:
@@ -124,6 +179,7 @@ class Evaluation:
     @cached_property
     def differentials(self) -> tuple[Differential, ...]:
         """Every pair of versions, in the order they were given (a before b)."""
+        self._whole()
         names = list(self.records)
         return tuple(
             differential(self.records[a], self.verdicts[a], self.records[b], self.verdicts[b])
@@ -164,6 +220,7 @@ class Evaluation:
     def to_json(self, events: bool = True) -> dict[str, Any]:
         """The documented `replay --json` object, less its `source` (docs/replay.md);
         `events=False` leaves out each run's event list."""
+        self._whole()
         versions: dict[str, Any] = {}
         for name, record in self.records.items():
             entry = record.to_json()
@@ -185,14 +242,38 @@ class Evaluation:
         return out
 
 
-def evaluate(case: Case, versions: Sequence[Version | str], events: bool = True) -> Evaluation:
-    """Run `case` in each version (a `Version` or a registered name), judge every run.
-    `events=False`: the runs keep no timeline (a campaign's executions: faster, same verdicts;
-    differentials then have no first divergence to show)."""
-    return evaluate_records(
-        case,
-        [run_case(case, get_version(v) if isinstance(v, str) else v, events) for v in versions],
-    )
+def evaluate(
+    case: Case, versions: Sequence[Version | RunsElsewhere | str], events: bool = True
+) -> Evaluation:
+    """Run `case` in each version (a `Version`, a version that runs elsewhere, or a registered
+    name), judge every run. `events=False`: the runs keep no timeline (a campaign's executions:
+    faster, same verdicts; differentials then have no first divergence to show, and a version
+    that runs elsewhere is judged there)."""
+    resolved = [get_version(v) if isinstance(v, str) else v for v in versions]
+    # The runs elsewhere start first, so that they run while this process runs the others.
+    started = {
+        i: version.submit(case, events)
+        for i, version in enumerate(resolved)
+        if not isinstance(version, Version)
+    }
+    records: dict[str, RunRecord] = {}
+    verdicts: dict[str, Verdict] = {}
+    judged: dict[str, tuple[FindingKey, ...]] = {}
+    outs: list[RunRecord | Judged | None] = [
+        run_case(case, version, events) if isinstance(version, Version) else None
+        for version in resolved
+    ]
+    for i, wait in started.items():
+        outs[i] = wait()
+    for out in outs:
+        if isinstance(out, Judged):
+            name = out.record.version
+            records[name], verdicts[name], judged[name] = out.record, out.verdict, out.keys
+        else:
+            assert isinstance(out, RunRecord)
+            records[out.version] = out
+            verdicts[out.version] = judge(out)
+    return Evaluation(case, records, verdicts, judged)
 
 
 def evaluate_records(case: Case, records: Sequence[RunRecord]) -> Evaluation:

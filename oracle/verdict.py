@@ -40,6 +40,7 @@ OBSERVABLE_KINDS: Final = frozenset(
         EventKind.RESUME,
         EventKind.SKIP,
         EventKind.ZERO,
+        EventKind.FAILED,
     }
 )
 

@@ -133,11 +133,15 @@ def open_campaign(
     hypothesis_db: Path | None,
     stop_on_finding: bool = False,
     instrument: str | None = None,
+    corpus_given: bool = False,
 ) -> Campaign:
     """A campaign ready to run (`Campaign.create` checks the flags against a resumed one);
-    what it refuses is one `CaseFileError` line. `engine` and `versions` None: not given."""
+    what it refuses is one `CaseFileError` line. `engine` and `versions` None: not given;
+    `corpus_given`: --corpus or --fresh was typed (a resumed campaign keeps its own)."""
     try:
-        campaign = Campaign.create(out, engine, versions, jobs, seconds, seed, corpus, resume)
+        campaign = Campaign.create(
+            out, engine, versions, jobs, seconds, seed, corpus, resume, corpus_given
+        )
     except CampaignError as exc:
         raise CaseFileError(str(exc)) from None
     campaign.depth = depth

@@ -9,7 +9,6 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from pagefuzz._commands import (
     EXIT_BAD_INPUT,
@@ -24,85 +23,29 @@ from pagefuzz._commands import (
     cmd_report,
     cmd_triage,
 )
+from pagefuzz._flags import (
+    Parser,
+    VersionFlag,
+    add_timeout_flag,
+    add_versions_flag,
+    positive_float,
+)
 from pagefuzz._replay import CaseFileError
 from pagefuzz.fuzz.engines import ENGINES
-from pagefuzz.impls.registry import DEFAULT_VERSIONS, REGISTRY
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse, but bad flags are one line and exit 2 (argparse's own code for usage errors)."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        sys.stderr.write(f"{self.prog}: error: {message} (see --help)\n")
-        raise SystemExit(EXIT_BAD_INPUT)
-
-
-class _VersionsFlag(argparse.Action):
-    """`--versions` (alias `--impl`), repeatable and comma-separated: each value is kept with
-    the option string typed, so that an unknown version is reported under the user's flag."""
-
-    def __call__(
-        self,
-        parser: argparse.ArgumentParser,
-        namespace: argparse.Namespace,
-        values: str | Sequence[Any] | None,
-        option_string: str | None = None,
-    ) -> None:
-        given = list(getattr(namespace, self.dest) or [])
-        given.append((option_string or "--versions", str(values)))
-        setattr(namespace, self.dest, given)
-
-
-def _add_versions_flag(parser: argparse.ArgumentParser, default: str) -> None:
-    parser.add_argument(
-        "--versions",
-        "--impl",
-        dest="versions",
-        action=_VersionsFlag,
-        metavar="A,B",
-        default=None,
-        help=f"versions to run (repeatable or comma-separated; default: {default}); known: "
-        f"{', '.join(REGISTRY)}",
-    )
-
-
-class _VersionFlag(argparse.Action):
-    """`pagefuzz --version`: looked up only when asked (importlib.metadata reads files)."""
-
-    def __call__(
-        self,
-        parser: argparse.ArgumentParser,
-        namespace: argparse.Namespace,
-        values: str | Sequence[Any] | None,
-        option_string: str | None = None,
-    ) -> None:
-        from pagefuzz._version import package_version
-
-        sys.stdout.write(f"pagefuzz {package_version()}\n")
-        parser.exit(EXIT_OK)
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text.rstrip("s"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError("must be positive")
-    return value
+from pagefuzz.impls.registry import DEFAULT_VERSIONS
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
+    parser = Parser(
         prog="pagefuzz",
         description="Differential fuzz testing of the 2004 operate_on_page_range() patch: run "
         "versions of the AIO O_SYNC wait loop side by side in a simulated 2.6 kernel and say, "
         "with evidence, which one is wrong.",
     )
     parser.add_argument(
-        "--version", action=_VersionFlag, nargs=0, help="print pagefuzz's version and exit"
+        "--version", action=VersionFlag, nargs=0, help="print pagefuzz's version and exit"
     )
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
 
     replay = sub.add_parser(
         "replay",
@@ -123,7 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
         ".bin), explore counterexamples, or directories: a campaign directory replays its "
         "findings, an explore --out directory its counterexamples, any other every case below it",
     )
-    _add_versions_flag(replay, ",".join(DEFAULT_VERSIONS))
+    add_versions_flag(replay, ",".join(DEFAULT_VERSIONS))
     replay.add_argument(
         "--json",
         action="store_true",
@@ -146,6 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="also print each version's event timeline, side by side",
     )
+    add_timeout_flag(replay)
     replay.set_defaults(func=cmd_replay)
 
     fuzz = sub.add_parser(
@@ -160,7 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
         "no new finding, 1 new findings (or the campaign executed nothing), 2 bad input, 130 "
         "interrupted (the summary is still written and printed).",
     )
-    _add_versions_flag(fuzz, f"{','.join(DEFAULT_VERSIONS)}; with --resume, the campaign's")
+    add_versions_flag(fuzz, f"{','.join(DEFAULT_VERSIONS)}; with --resume, the campaign's")
     fuzz.add_argument(
         "--engine",
         choices=ENGINES,
@@ -203,7 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
     fuzz.add_argument("--jobs", type=int, default=1, help="worker processes (default 1)")
     fuzz.add_argument(
         "--time",
-        type=_positive_float,
+        type=positive_float,
         default=60.0,
         metavar="SECONDS",
         help="campaign length in seconds (default 60)",
@@ -218,14 +162,15 @@ def build_parser() -> argparse.ArgumentParser:
     fuzz.add_argument(
         "--corpus",
         type=Path,
-        default=Path("corpus"),
-        help="findings shown by these cases are known, not new (default corpus; it must exist: "
-        "--fresh starts from none)",
+        default=None,
+        help="findings of the built-in versions shown by these cases are known, not new "
+        "(default: the corpus pagefuzz ships, from any directory; with --resume, the "
+        "campaign's); a version from outside the package has all its findings shown",
     )
     fuzz.add_argument(
         "--fresh",
         action="store_true",
-        help="start from an empty corpus: every finding counts as new",
+        help="start from an empty corpus: every finding counts as new (--resume keeps it)",
     )
     fuzz.add_argument(
         "--resume",
@@ -239,6 +184,7 @@ def build_parser() -> argparse.ArgumentParser:
         "finding's line gives the executions to it)",
     )
     fuzz.add_argument("--json", action="store_true", help="print the summary as JSON at the end")
+    add_timeout_flag(fuzz)
     fuzz.set_defaults(func=cmd_fuzz)
 
     mini = sub.add_parser(
@@ -258,7 +204,7 @@ def build_parser() -> argparse.ArgumentParser:
         "counterexample; a finding keeps the finding it was recorded for unless --finding says",
     )
     mini.add_argument("-o", "--output", type=Path, required=True, metavar="OUT")
-    _add_versions_flag(mini, ",".join(DEFAULT_VERSIONS))
+    add_versions_flag(mini, ",".join(DEFAULT_VERSIONS))
     mini.add_argument(
         "--finding",
         action="append",
@@ -268,6 +214,7 @@ def build_parser() -> argparse.ArgumentParser:
     mini.add_argument(
         "--raw", action="store_true", help="read CASE as raw fuzzer bytes (see replay --raw)"
     )
+    add_timeout_flag(mini)
     mini.set_defaults(func=cmd_minimize)
 
     triage = sub.add_parser(
@@ -282,7 +229,7 @@ def build_parser() -> argparse.ArgumentParser:
         "file (the others are still triaged) or bad flags, 130 interrupted.",
     )
     triage.add_argument("paths", nargs="+", type=Path, metavar="DIR|FILE")
-    _add_versions_flag(triage, ",".join(DEFAULT_VERSIONS))
+    add_versions_flag(triage, ",".join(DEFAULT_VERSIONS))
     triage.add_argument(
         "--promote", action="store_true", help="write the minimal cases into --corpus"
     )
@@ -306,6 +253,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="print the groups as a JSON list on stdout (the table goes to stderr)",
     )
+    add_timeout_flag(triage)
     triage.set_defaults(func=cmd_triage)
 
     explore = sub.add_parser(
@@ -326,7 +274,7 @@ def build_parser() -> argparse.ArgumentParser:
         "2 bad input, 130 interrupted (Ctrl-C: the certificate of what was explored is written, "
         'with "complete": false and "interrupted": true).',
     )
-    _add_versions_flag(explore, ",".join(DEFAULT_VERSIONS))
+    add_versions_flag(explore, ",".join(DEFAULT_VERSIONS))
     explore.add_argument(
         "--max-steps", type=int, default=None, metavar="N", help="required unless --merge"
     )
@@ -357,7 +305,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     explore.add_argument(
         "--time-limit",
-        type=_positive_float,
+        type=positive_float,
         default=None,
         metavar="SECONDS",
         help="stop after this long; the certificate then says how deep it closed",
@@ -392,6 +340,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="merge the certificates of all N shards (files, or the --out directories holding "
         "them) into --out, with their counterexamples, instead of exploring",
     )
+    add_timeout_flag(explore)
     explore.set_defaults(func=cmd_explore)
 
     bench = sub.add_parser(
@@ -477,6 +426,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if getattr(args, "timeout", None) is not None:
+        from pagefuzz.fuzz.isolation import set_timeout
+
+        set_timeout(args.timeout)  # for this process and every one it starts
     try:
         code: int = args.func(args)
     except CaseFileError as exc:
@@ -491,6 +444,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return EXIT_OK
+    except OSError as exc:  # a directory that cannot be written, a disk that is full
+        where = f"{exc.filename}: " if exc.filename else ""
+        sys.stderr.write(f"pagefuzz: error: {where}{exc.strerror or exc}\n")
+        return EXIT_BAD_INPUT
+    except Exception as exc:  # pagefuzz's own bug: one line, never a traceback
+        if os.environ.get("PAGEFUZZ_TRACEBACK"):
+            raise
+        what = " ".join(f"{type(exc).__name__}: {exc}".split())
+        sys.stderr.write(
+            f"pagefuzz: internal error: {what} (PAGEFUZZ_TRACEBACK=1 shows where; please "
+            "report it)\n"
+        )
+        return EXIT_BAD_INPUT
     return code
 
 

@@ -9,13 +9,17 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from pagefuzz._console import make_console
 from pagefuzz._replay import CaseFileError
-from pagefuzz.fuzz.versions import VersionLoadError, ensure_registered
+from pagefuzz.fuzz.files import shipped_corpus
+from pagefuzz.fuzz.versions import VersionLoadError, ensure_registered, resolve_recorded
 from pagefuzz.impls.registry import DEFAULT_VERSIONS, REGISTRY
 from pagefuzz.oracle.evaluate import FindingKey
+from pagefuzz.sim import Case
+from pagefuzz.sim.case import VersionRecord
 
 EXIT_OK = 0
 EXIT_MISMATCH = 1
@@ -24,20 +28,42 @@ EXIT_INTERRUPTED = 130  # 128 + SIGINT, as for a Ctrl-C anywhere
 
 
 def _versions(given: list[tuple[str, str]] | None) -> list[str] | None:
-    """The versions named by --versions/--impl, in order; None when the flag was not given. An
-    unknown name is one `CaseFileError` line under the flag it was typed with."""
+    """The versions named by --versions/--impl, in order, by their identities (a file's is its
+    base name: `c:../fix.c` is `c:fix.c`); None when the flag was not given. An unknown name is
+    one `CaseFileError` line under the flag it was typed with."""
     if not given:
         return None
     names: list[str] = []
     for flag, chunk in given:
         for name in (n.strip() for n in chunk.split(",")):
+            if not name:
+                continue
             try:  # a built-in name, an installed plugin, py:FILE.py[:Class] or c:FILE.c
-                ensure_registered(name) if name else None
+                identity = ensure_registered(name)
             except VersionLoadError as exc:
                 raise CaseFileError(f"{flag}: {exc}") from None
-            if name:
-                names.append(name)
+            if identity not in names:
+                names.append(identity)
     return names or None
+
+
+def versions_of_case(
+    flag: list[str] | None, path: Path, case: Case, warn: Callable[[str], None]
+) -> list[str]:
+    """The versions to run a case in: `--versions` if given, else the versions the case
+    records (an artifact pagefuzz wrote), else the defaults. A recorded file that changed is a
+    warning (`warn`); one that cannot be found is a `CaseFileError` naming the case."""
+    if flag:
+        return flag
+    if not case.versions:
+        return list(DEFAULT_VERSIONS)
+    try:
+        names, warnings = resolve_recorded(case.versions)
+    except VersionLoadError as exc:
+        raise CaseFileError(f"{path}: versions: {exc}") from None
+    for line in warnings:
+        warn(line)
+    return names
 
 
 def _versions_or_default(given: list[tuple[str, str]] | None) -> list[str]:
@@ -48,11 +74,26 @@ def cmd_replay(args: argparse.Namespace) -> int:
     from pagefuzz._artifacts import collect_sources, load_source
     from pagefuzz._replay import run_replay
 
-    versions = _versions_or_default(args.versions)
+    flag = _versions(args.versions)
     files = collect_sources(args.cases)
     sources = [load_source(path, args.raw) for path in files]  # validate all before running any
+    warned: set[str] = set()
+
+    def warn(line: str) -> None:
+        if line not in warned:
+            warned.add(line)
+            sys.stderr.write(line + "\n")
+
+    # Each case in the versions it records (an artifact's), unless --versions says otherwise;
+    # all resolved before any runs, so that a missing file is one line and nothing ran.
+    chosen = {id(s): versions_of_case(flag, s.path, s.case, warn) for s in sources}
     tally = run_replay(
-        make_console(), sources, versions, args.json, events=not args.no_events, trace=args.trace
+        make_console(),
+        sources,
+        lambda source: chosen[id(source)],
+        args.json,
+        events=not args.no_events,
+        trace=args.trace,
     )
     return EXIT_MISMATCH if tally.failing else EXIT_OK
 
@@ -62,6 +103,9 @@ def cmd_fuzz(args: argparse.Namespace) -> int:
 
     # None when not given: the defaults, or with --resume the campaign's own (a flag given
     # explicitly that differs from the campaign's is refused, not silently overridden).
+    if args.fresh and args.corpus is not None:
+        raise CaseFileError("--fresh: starts from no corpus; leave --corpus out")
+    corpus = None if args.fresh else (args.corpus or shipped_corpus())
     campaign = open_campaign(
         args.out,
         args.engine,
@@ -69,19 +113,29 @@ def cmd_fuzz(args: argparse.Namespace) -> int:
         args.jobs,
         args.time,
         args.seed,
-        None if args.fresh else args.corpus,
+        corpus,
         args.resume,
         args.depth,
         args.state_feedback,
         args.hypothesis_db,
         args.stop_on_finding,
         args.instrument,
+        corpus_given=args.fresh or args.corpus is not None,
     )
+    for line in campaign.warnings:
+        sys.stderr.write(line + "\n")
     summary = run_fuzz(make_console(), campaign, args.json)
     if args.json:
         sys.stdout.write(json.dumps(summary, indent=1) + "\n")
     if summary["status"] == "stopped":
         return EXIT_INTERRUPTED  # the summary is written all the same
+    if summary["crashes"]:
+        # Harness errors are pagefuzz's own bugs, never a version's: never a clean exit.
+        sys.stderr.write(
+            f"pagefuzz: error: {campaign.out / 'crashes'}: {summary['crashes']} harness "
+            "error(s) (pagefuzz's own, not a version's); the inputs are kept there\n"
+        )
+        return EXIT_BAD_INPUT
     if summary["executions"] == 0:
         sys.stderr.write(
             f"pagefuzz: error: {campaign.out}: the campaign executed nothing; see "
@@ -102,19 +156,50 @@ def _finding_flags(values: list[str] | None) -> list[FindingKey]:
     return keys
 
 
+def _warn(line: str) -> None:
+    sys.stderr.write(line + "\n")
+
+
 def cmd_minimize(args: argparse.Namespace) -> int:
+    from pagefuzz._artifacts import load_source
     from pagefuzz._minimize import run_minimize
 
-    versions = _versions_or_default(args.versions)
+    flag = _versions(args.versions)
     findings = _finding_flags(args.finding)
+    source = load_source(args.case, args.raw)
+    versions = versions_of_case(flag, args.case, source.case, _warn)
     run_minimize(make_console(), args.case, args.output, versions, findings, args.raw)
     return EXIT_OK
+
+
+def _recorded_versions(paths: list[Path]) -> list[str] | None:
+    """The versions the files below `paths` record, in the order first seen (what triage runs
+    without --versions); None if none records any."""
+    from pagefuzz._artifacts import collect_sources, load_source
+
+    seen: dict[str, VersionRecord] = {}
+    for path in collect_sources(paths, include_raw=True):
+        try:
+            case = load_source(path).case
+        except CaseFileError:
+            continue  # reported by triage itself
+        for record in case.versions:
+            seen.setdefault(record.name, record)
+    if not seen:
+        return None
+    try:
+        names, warnings = resolve_recorded(list(seen.values()))
+    except VersionLoadError as exc:
+        raise CaseFileError(f"versions recorded in {paths[0]}: {exc}") from None
+    for line in warnings:
+        _warn(line)
+    return names
 
 
 def cmd_triage(args: argparse.Namespace) -> int:
     from pagefuzz._triage import run_triage
 
-    versions = _versions_or_default(args.versions)
+    versions = _versions(args.versions) or _recorded_versions(args.paths) or list(DEFAULT_VERSIONS)
     # With --json, stdout is the JSON alone: the table and the notes go to stderr.
     console = make_console(stderr=args.json)
     promote = args.corpus if args.promote else None
@@ -139,7 +224,7 @@ def cmd_triage(args: argparse.Namespace) -> int:
 def cmd_coverage(args: argparse.Namespace) -> int:
     from pagefuzz._coverage import run_coverage
 
-    run_coverage(make_console(), args.corpus or [Path("corpus")], args.html, list(REGISTRY))
+    run_coverage(make_console(), args.corpus or [shipped_corpus()], args.html, list(REGISTRY))
     return EXIT_OK
 
 

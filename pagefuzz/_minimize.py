@@ -17,6 +17,7 @@ from pagefuzz._replay import CaseFileError
 from pagefuzz.fuzz.files import write_json_atomic
 from pagefuzz.fuzz.minimize import minimize
 from pagefuzz.fuzz.target import Evaluator
+from pagefuzz.fuzz.versions import records_of
 from pagefuzz.oracle.evaluate import FindingKey, evaluate
 from pagefuzz.sim import Case
 
@@ -66,6 +67,7 @@ def run_minimize(
         notes=f"Minimised by pagefuzz from {path} ({len(case.steps)} -> {len(small.steps)} "
         f"steps), keeping {kept}.",
         expect=evaluate(small, versions).expect_block(),
+        versions=records_of(versions),
     )
     write_json_atomic(out, small.to_json())
     console.print(f"kept: {kept}")

@@ -238,16 +238,38 @@ def print_timelines(console: Console, records: dict[str, RunRecord]) -> None:
     console.print(table)
 
 
+#: Findings a replay fails on even where the case expects nothing: a version whose code died or
+#: ran past its budget (unless the case's `expect` says it does).
+DIED: Final = ("crash", "timeout")
+
+
+def unexpected_deaths(outcome: Evaluation) -> list[str]:
+    """`c:fix.c crash`, for each version whose code died or ran past its budget on this case
+    where the case's `expect` does not say it does."""
+    expected = (outcome.case.expect or {}).get("checks", {})
+    return [
+        f"{f.key.version} {f.key.check}"
+        for f in outcome.failures
+        if f.key.check in DIED and f.key.check not in expected.get(f.key.version, [])
+    ]
+
+
 class Tally:
-    """What a replay of many cases ends with: how many met their `expect`, which did not."""
+    """What a replay of many cases ends with: how many met their `expect`, which did not (and
+    which had a version die on them unexpected: that fails a case with no `expect` too)."""
 
     def __init__(self) -> None:
         self.passed = 0
         self.unchecked = 0
         self.failing: list[Path] = []
+        self.why: dict[Path, str] = {}
 
     def add(self, path: Path, outcome: Evaluation) -> None:
-        if outcome.case.expect is None:
+        died = unexpected_deaths(outcome)
+        if died:
+            self.failing.append(path)
+            self.why[path] = ", ".join(dict.fromkeys(died))
+        elif outcome.case.expect is None:
             self.unchecked += 1
         elif outcome.expectation_ok:
             self.passed += 1

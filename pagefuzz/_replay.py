@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -113,20 +113,21 @@ def replay_json(case: Case, versions: Sequence[str] | None = None) -> dict[str, 
 def run_replay(
     console: Console,
     sources: Sequence[Source],
-    versions: Sequence[str],
+    versions: Callable[[Source], Sequence[str]],
     as_json: bool = False,
     events: bool = True,
     trace: bool = False,
 ) -> _output.Tally:
-    """Evaluate each source in the versions, in order, and print it (or, `as_json`, write it
-    to stdout as one JSON line, `events` saying whether each run's event list is in it). One
+    """Evaluate each source in its versions (`versions(source)`), in order, and print it (or,
+    `as_json`, write it to stdout as one JSON line, `events` saying whether each run's event
+    list is in it). One
     case's runs are held at a time: each is shown and dropped before the next runs, so memory
     stays flat whatever the number of cases. Ends with the count line and the failing files
     (the count line on stderr under `as_json`); returns the tally."""
     tally = _output.Tally()
     with _output.replay_progress(console, len(sources)) as advance:
         for source in sources:
-            evaluation = evaluate(source.case, versions)
+            evaluation = evaluate(source.case, list(versions(source)))
             tally.add(source.path, evaluation)
             if as_json:
                 obj = {"case": source.case.name, "source": source.to_json()}
@@ -142,5 +143,6 @@ def run_replay(
     else:
         console.print(tally.line())
         for path in tally.failing:
-            console.print(f"  failed: {path}")
+            why = f" ({tally.why[path]})" if path in tally.why else ""
+            console.print(f"  failed: {path}{why}")
     return tally

@@ -33,6 +33,8 @@ CHECK_COLOURS: Final = {
     "hang": "#a9c8f0",
     "error": "#ffe27a",
     "kernel_bug": "#ffc27d",
+    "crash": "#c9c9c9",
+    "timeout": "#b6e3c0",
 }
 
 _BASE_CSS: Final = """

@@ -25,6 +25,7 @@ from pagefuzz.fuzz.files import write_json_atomic
 from pagefuzz.fuzz.known import case_name
 from pagefuzz.fuzz.minimize import minimize
 from pagefuzz.fuzz.target import Evaluator
+from pagefuzz.fuzz.versions import records_of
 from pagefuzz.oracle import signature_of
 from pagefuzz.oracle.evaluate import Evaluation, FindingKey, evaluate
 from pagefuzz.sim import Case
@@ -115,7 +116,7 @@ def run_triage(
             continue
         small, _ = minimize(group.case, evaluator, frozenset({group.signature}))
         name = sanitise(case_name(group.key, group.signature[:6]))
-        group.case = replace(small, name=name)
+        group.case = replace(small, name=name, versions=records_of(versions))
         group.evaluation = evaluate(group.case, versions)
         group.expect = group.evaluation.expect_block()
     ordered = sorted(groups.values(), key=lambda g: g.label)
@@ -225,9 +226,16 @@ def _promote(console: Console, group: Group, corpus: Path, replace_existing: boo
     if target.exists():
         try:
             old_text = target.read_text(encoding="utf-8")
-            old_expect = load_case(target).expect
+            old = load_case(target)
         except (OSError, UnicodeDecodeError, CaseFileError):
-            old_expect = None
+            old = None
+        if old is not None:
+            old_expect = old.expect
+            if not replace_existing and _still_shows(old, group):
+                # The corpus already holds this finding, in words and names of its own: that
+                # is not a difference worth refusing over.
+                console.print(f"kept {target}: it already shows {escape(group.label)}")
+                return True
     case = replace(
         group.case,
         notes=f"Found by pagefuzz: {group.label}. On this minimal case "
@@ -245,6 +253,15 @@ def _promote(console: Console, group: Group, corpus: Path, replace_existing: boo
     write_json_atomic(target, case.to_json())
     console.print(f"{'replaced' if old_text is not None else 'promoted'} {target}")
     return True
+
+
+def _still_shows(old: Case, group: Group) -> bool:
+    """The corpus case still shows the group's finding, and its `expect` still holds, in the
+    versions this triage ran."""
+    assert group.evaluation is not None
+    evaluation = evaluate(old, list(group.evaluation.records))
+    shown = {f.signature for f in evaluation.failures}
+    return group.signature in shown and evaluation.expectation_ok
 
 
 def _show_refusal(console: Console, target: Path, old_text: str, new_text: str) -> None:

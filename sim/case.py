@@ -41,7 +41,16 @@ RESERVED_ACTORS: Final = ("disk", "vm")
 #: classes of a pair of versions (oracle/verdict.py decides them). Version names are checked
 #: here for their form only; whether a version exists is the registry's business (impls/), and
 #: the shell asks it for every case it loads.
-CHECKS: Final = ("completion", "byte_count", "retry_bound", "hang", "error", "kernel_bug")
+CHECKS: Final = (
+    "completion",
+    "byte_count",
+    "retry_bound",
+    "hang",
+    "error",
+    "kernel_bug",
+    "crash",
+    "timeout",
+)
 CLASSES: Final = ("same", "fixed", "regressed", "both", "benign")
 
 _NAME = re.compile(r"^[A-Za-z0-9_.-]{1,32}$")
@@ -108,12 +117,37 @@ class Step:
 
 
 @dataclass(frozen=True)
+class VersionRecord:
+    """A version a case was found with, as the artifact remembers it (docs/case-format.md,
+    "versions"): its name; for a file, the path as typed (`given`), the file resolved and its
+    SHA-256; for an installed plugin, `plugin`. The shell turns it back into a version."""
+
+    name: str
+    given: str | None = None
+    file: str | None = None
+    sha256: str | None = None
+    plugin: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"name": self.name}
+        if self.plugin:
+            out["plugin"] = True
+        for key in ("given", "file", "sha256"):
+            value = getattr(self, key)
+            if value is not None:
+                out[key] = value
+        return out
+
+
+@dataclass(frozen=True)
 class Case:
     name: str
     config: Config
     steps: tuple[Step, ...]
     notes: str = ""
     expect: dict[str, Any] | None = field(default=None, compare=False)
+    #: The versions the case was found with (what replay, minimize and triage run by default).
+    versions: tuple[VersionRecord, ...] = field(default=(), compare=False)
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"format": FORMAT, "name": self.name}
@@ -121,6 +155,8 @@ class Case:
             out["notes"] = self.notes
         out["config"] = self.config.to_json()
         out["steps"] = [step.to_json() for step in self.steps]
+        if self.versions:
+            out["versions"] = [v.to_json() for v in self.versions]
         if self.expect is not None:
             out["expect"] = self.expect
         return out
@@ -281,7 +317,7 @@ def parse_case(raw: object, default_name: str = "case") -> Case:
     if raw["format"] != FORMAT:
         raise InvalidCase("format", f"must be {FORMAT!r}, got {_show(raw['format'])}")
     for key in sorted(raw):
-        if key not in ("format", "name", "notes", "config", "steps", "expect"):
+        if key not in ("format", "name", "notes", "config", "steps", "versions", "expect"):
             raise InvalidCase(key, "unknown field")
     name = raw.get("name", default_name)
     if not isinstance(name, str) or not name or len(name) > 200:
@@ -301,7 +337,51 @@ def parse_case(raw: object, default_name: str = "case") -> Case:
     expect = raw.get("expect")
     if expect is not None:
         _check_expect(expect)
-    return Case(name=name, config=config, steps=steps, notes=notes, expect=expect)
+    versions = parse_versions(raw.get("versions", []))
+    return Case(
+        name=name, config=config, steps=steps, notes=notes, expect=expect, versions=versions
+    )
+
+
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+
+
+def parse_versions(raw: object) -> tuple[VersionRecord, ...]:
+    """`[{"name": ..., "given": ..., "file": ..., "sha256": ...}, ...]` (docs/case-format.md)."""
+    if not isinstance(raw, list):
+        raise InvalidCase("versions", f"must be a list of versions, got {_show(raw)}")
+    out = []
+    for i, entry in enumerate(raw):
+        where = f"versions[{i}]"
+        if not isinstance(entry, dict):
+            raise InvalidCase(where, f"must be an object, got {_show(entry)}")
+        for key in sorted(entry):
+            if key not in ("name", "given", "file", "sha256", "plugin"):
+                raise InvalidCase(f"{where}.{key}", "unknown field")
+        name = entry.get("name")
+        if not isinstance(name, str) or not is_version_name(name):
+            raise InvalidCase(f"{where}.name", f"not a version name: {_show(name)}")
+        text: dict[str, str | None] = {}
+        for key in ("given", "file", "sha256"):
+            value = entry.get(key)
+            if value is not None and (not isinstance(value, str) or not value):
+                raise InvalidCase(f"{where}.{key}", f"must be a string, got {_show(value)}")
+            text[key] = value
+        sha = text["sha256"]
+        if sha is not None and not _SHA256.match(sha):
+            raise InvalidCase(f"{where}.sha256", "must be 64 lowercase hex digits")
+        if name.startswith(("py:", "c:")) and text["file"] is None:
+            raise InvalidCase(f"{where}.file", f"missing (required for {name})")
+        out.append(
+            VersionRecord(
+                name=name,
+                given=text["given"],
+                file=text["file"],
+                sha256=sha,
+                plugin=_bool(entry.get("plugin", False), f"{where}.plugin"),
+            )
+        )
+    return tuple(out)
 
 
 def _check_expect(expect: object) -> None:

@@ -15,6 +15,7 @@ from itertools import islice
 from typing import Any, Final
 
 from pagefuzz.sim.events import Event, EventKind, Message, MessageType
+from pagefuzz.sim.failure import NO_LIMIT, WORLD_CALLS_MAX, VersionTimeout
 
 #: Events kept from the start of a run. Nothing is dropped below head + tail = 100,000 events;
 #: the largest corpus run logs 90,063, so every corpus run keeps its whole timeline and replays
@@ -33,7 +34,7 @@ _new_tuple: Final = tuple.__new__
 class EventLog:
     """Keeps the first `head` events and the last `tail`; `seq` counts every event ever logged."""
 
-    __slots__ = ("_first_elided_step", "_head", "_head_max", "_tail", "elided", "seq")
+    __slots__ = ("_first_elided_step", "_head", "_head_max", "_tail", "elided", "limit", "seq")
 
     def __init__(self, head: int = EVENTS_HEAD_KEPT, tail: int = EVENTS_TAIL_KEPT) -> None:
         if head < 0 or tail < 0:
@@ -46,6 +47,9 @@ class EventLog:
         #: Events dropped between the head and the tail.
         self.elided = 0
         self._first_elided_step = 0
+        #: The sequence number past which logging stops the running version (its budget of
+        #: world calls, sim/failure.py): set by each dispatch, NO_LIMIT between them.
+        self.limit = NO_LIMIT
 
     def log(
         self,
@@ -59,6 +63,8 @@ class EventLog:
         # it cost a retry storm a tenth of its instructions (measured with valgrind).
         event = _new_tuple(Event, (self.seq, step, actor, message, args, page))
         self.seq += 1
+        if self.seq > self.limit:
+            out_of_world_calls()
         if len(self._head) < self._head_max:
             self._head.append(event)
             return
@@ -141,6 +147,13 @@ class EventLog:
         return (*self._head, marker, *self._tail)
 
 
+def out_of_world_calls() -> None:
+    """A dispatch logged more than its budget of events: stop the version that is running."""
+    raise VersionTimeout(
+        "world calls", f"{WORLD_CALLS_MAX} world calls without sleeping, ending or pausing"
+    )
+
+
 #: Messages a `MessageLog` keeps: a bound, like the event log's (a storm of a million
 #: dispatches must not keep nine million), and more than any feature count needs.
 MESSAGES_KEPT: Final = EVENTS_HEAD_KEPT + EVENTS_TAIL_KEPT
@@ -180,6 +193,8 @@ class MessageLog(EventLog):
         """`log` with `World.log`'s signature, which a world with this log calls directly: one
         call per event instead of two (the step and page are not kept anyway)."""
         self.seq += 1
+        if self.seq > self.limit:
+            out_of_world_calls()
         self._last_message = message
         self._last_args = args
         messages = self._messages

@@ -55,6 +55,7 @@ class EventKind(StrEnum):
     SUBMIT = "submit"
     DRAIN = "drain"
     ELIDED = "elided"
+    FAILED = "failed"
 
 
 class MessageType:
@@ -143,6 +144,8 @@ class Message:
     BUG = MessageType(EventKind.BUG, "what")
     # a bounded log's stand-in for the events it dropped (sim/eventlog.py)
     ELIDED = MessageType(EventKind.ELIDED, "count", "first", "last")
+    # the version's code raised, died or ran past its budget: the run ends (sim/failure.py)
+    VERSION_FAILED = MessageType(EventKind.FAILED, "check", "how", "detail")
 
 
 #: Every line, in the order the catalogue lists them.
@@ -243,6 +246,7 @@ TEMPLATES: Final[dict[MessageType, str]] = {
     Message.DRAIN: "drain",
     Message.BUG: "{what}",
     Message.ELIDED: "... {count:,} events elided (seq {first}..{last}) ...",
+    Message.VERSION_FAILED: "the version's code failed ({check}, {how}): {detail}; the run ends",
 }
 
 

@@ -200,9 +200,24 @@ def wait_on_page_writeback_wq(k: World, ctx: Actor, page: Page) -> Gen[int]:
 
 
 def start_writeback(k: World, ctx: Actor, page: Page) -> None:
-    """set_page_writeback and submit: the I/O completes when the schedule says (rule 8)."""
-    page.writeback = True
-    k.device.submit(page)
+    """set_page_writeback and submit: the I/O completes when the schedule says (rule 8).
+
+    One write-out per page at a time (R12): the 2.6 writepage paths BUG on a page already under
+    writeback (`BUG_ON(PageWriteback(page))` in __block_write_full_page and mpage_writepage).
+    The BUG is recorded and, as if BUG() returned (R14), the write-out in flight carries the
+    page's newer data: the disk still answers once (docs/model.md, "A second write-out")."""
+    if page.io_gen is not None:
+        request = getattr(ctx, "request", None)
+        k.bug(
+            "writeback-in-flight",
+            f"{ctx.name} starts a write-out of p{page.index} while one is in flight (R12: "
+            "BUG_ON(PageWriteback(page)) in __block_write_full_page)",
+            None if request is None else request.id,
+        )
+        page.io_gen = page.gen
+    else:
+        page.writeback = True
+        k.device.submit(page)
     k.log(ctx.name, Message.WRITEBACK, (page.index, page.gen), page)
 
 

@@ -13,6 +13,7 @@ from pagefuzz.sim.case import Case
 from pagefuzz.sim.cint import errno_name
 from pagefuzz.sim.events import Event as Event  # re-exported: the timeline a record holds
 from pagefuzz.sim.events import MessageType
+from pagefuzz.sim.failure import VersionFailure
 from pagefuzz.sim.mm import page_range
 
 
@@ -199,6 +200,9 @@ class RunRecord:
     #: A run made with a `MessageLog` (a campaign's execution): no events, only which messages
     #: were logged in order (`events` is then empty and no timeline can be shown).
     messages: tuple[MessageType, ...] = ()
+    #: Set when the version's code raised, died or ran past its budget (sim/failure.py): the
+    #: run ended there, with no drain.
+    failure: VersionFailure | None = None
 
     @property
     def settle_bound_hit(self) -> bool:
@@ -221,4 +225,6 @@ class RunRecord:
         # Only when something was dropped: a whole timeline's JSON stays what it always was.
         if self.events_elided:
             out["events_elided"] = self.events_elided
+        if self.failure is not None:  # likewise only when there is one
+            out["failure"] = self.failure.to_json()
         return out

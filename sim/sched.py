@@ -11,12 +11,24 @@ answers only "which task next").
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Final, NamedTuple
+import contextlib
+from typing import TYPE_CHECKING, Final, NamedTuple, NoReturn
 
 from pagefuzz.sim.actors import Actor, ActorState, Iocb
 from pagefuzz.sim.case import Step
 from pagefuzz.sim.events import Message
-from pagefuzz.sim.points import SLEEP, Point, Yield
+from pagefuzz.sim.failure import (
+    CRASH,
+    NO_LIMIT,
+    TIMEOUT,
+    WORLD_CALLS_MAX,
+    VersionFailure,
+    VersionMisuse,
+    VersionTimeout,
+    one_line,
+    where_raised,
+)
+from pagefuzz.sim.points import SLEEP, Gen, Point, Yield
 from pagefuzz.sim.record import SettleBoundHit
 from pagefuzz.sim.storm import WATCH_AFTER, StormWatch
 
@@ -48,7 +60,9 @@ def runnable(k: World) -> tuple[Choice, ...]:
     """What can act now, in a fixed order: the run list in its order, the paused actors in the
     order they paused, then the disk once per write-out in flight, oldest first. Anything else
     a step could name does nothing (a `run` of an actor not listed is skipped; a `complete_io`
-    with nothing in flight only logs that)."""
+    with nothing in flight only logs that). Nothing, once the version's code has failed."""
+    if k.failure is not None:
+        return ()
     return (
         *(Choice(actor.name) for actor in k.run_list),
         *(Choice(actor.name) for actor in k.paused),
@@ -63,35 +77,95 @@ def make_runnable(k: World, actor: Actor) -> None:
 
 
 def dispatch(k: World, actor: Actor, until: str | None = None) -> None:
-    """Run one actor until it sleeps, ends, or passes the named point `until`."""
+    """Run one actor until it sleeps, ends, or passes the named point `until`. Its code may log
+    at most WORLD_CALLS_MAX events and pass as many named points on the way (sim/failure.py):
+    past that, or if a version's code raises where the world catches it, the run fails."""
     k.dispatches += 1
+    if k.observer is not None:
+        k.observer(actor)
     if isinstance(actor, Iocb) and actor.gen is None:
         actor.gen = k.aio_run_iocb(actor)
         actor.work_started = k.events.seq
-    assert actor.gen is not None
+    gen = actor.gen
+    assert gen is not None
     if actor.state is PAUSED:
         k.log(actor.name, Message.RESUME)
     actor.state = RUNNING
     k.current = actor
-    while True:
-        try:
-            point: Yield = next(actor.gen)
-        except StopIteration:
-            actor.gen = None
-            actor.state = IDLE
-            if isinstance(actor, Iocb) and actor.kicked and not actor.completed:
-                make_runnable(k, actor)
-            break
-        if point is SLEEP:
-            actor.state = ASLEEP
-            break
-        assert isinstance(point, Point)
-        if point.name == until:
-            actor.state = PAUSED
-            k.paused.append(actor)
-            k.log(actor.name, Message.PAUSE, (point.name,))
-            break
-    k.current = None
+    events = k.events
+    events.limit = events.seq + WORLD_CALLS_MAX
+    points = 0
+    try:
+        while True:
+            try:
+                point: Yield = next(gen)
+            except StopIteration:
+                actor.gen = None
+                actor.state = IDLE
+                if isinstance(actor, Iocb) and actor.kicked and not actor.completed:
+                    make_runnable(k, actor)
+                break
+            if point is SLEEP:
+                actor.state = ASLEEP
+                break
+            points += 1
+            if points > WORLD_CALLS_MAX:
+                _stop(gen, VersionTimeout("world calls", POINTS_DETAIL))
+            if not isinstance(point, Point):
+                _stop(gen, VersionMisuse(f"yielded {point!r}, neither a sleep nor a named point"))
+            if point.name == until:
+                actor.state = PAUSED
+                k.paused.append(actor)
+                k.log(actor.name, Message.PAUSE, (point.name,))
+                break
+    except VersionTimeout as exc:  # always: a loop in any version is a finding
+        fail(k, actor, TIMEOUT, exc.how, exc.detail, exc)
+    except BaseException as exc:
+        if not k.catch_version_errors:
+            raise  # a built-in version is trusted not to raise: this is a harness error
+        if isinstance(exc, VersionMisuse):
+            fail(k, actor, CRASH, "misuse", str(exc), exc)
+        elif isinstance(exc, SystemExit):
+            fail(k, actor, CRASH, "exit", f"the version called exit ({exc.code!r})", exc)
+        else:
+            fail(k, actor, CRASH, "exception", one_line(exc), exc)
+    finally:
+        events.limit = NO_LIMIT
+        k.current = None
+
+
+#: What a version that passes too many named points in one dispatch is told.
+POINTS_DETAIL: Final = f"{WORLD_CALLS_MAX} named points passed without sleeping, ending or pausing"
+
+
+def _stop(gen: Gen[None], exc: BaseException) -> NoReturn:
+    """Raise `exc` where the version's code stands (so that its traceback shows the version's
+    frames); if the code swallows it, raise it here all the same."""
+    with contextlib.suppress(StopIteration):
+        gen.throw(exc)
+    raise exc
+
+
+def fail(k: World, actor: Actor, check: str, how: str, detail: str, exc: BaseException) -> None:
+    """The version's code did not come back: record how, and end the run here (no more steps,
+    no drain). The actor's code is gone with the exception that ended it."""
+    k.events.limit = NO_LIMIT  # what follows logs, and must not run out of the budget again
+    request = getattr(actor, "request", None)
+    if k.failure is None:
+        k.failure = VersionFailure(
+            check=check,
+            how=how,
+            detail=detail,
+            where=where_raised(exc, k.version.source_file),
+            step=k.step_index,
+            actor=actor.name,
+            request=None if request is None else request.id,
+            kind="-" if request is None else request.kind,
+        )
+        k.log("kernel", Message.VERSION_FAILED, (check, how, detail))
+    actor.gen = None
+    actor.state = IDLE
+    k.run_list.clear()
 
 
 def settle(k: World) -> None:
@@ -100,7 +174,7 @@ def settle(k: World) -> None:
     dispatched = 0
     watch: StormWatch | None = None
     bound = k.config.settle_bound
-    while k.run_list:
+    while k.run_list and k.failure is None:
         if dispatched >= WATCH_AFTER and k.cut_storms:
             # A retry storm repeats: skip its whole cycles (sim/storm.py).
             if watch is None:
@@ -161,6 +235,6 @@ def drain(k: World) -> None:
         make_runnable(k, actor)
     k.paused.clear()
     settle(k)
-    while (page := k.device.oldest()) is not None and not k.budget_hit:
+    while (page := k.device.oldest()) is not None and not k.budget_hit and k.failure is None:
         k.end_page_writeback(page, error=False)
         settle(k)

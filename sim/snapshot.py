@@ -161,6 +161,7 @@ def _state_key(k: World, unmatched: object) -> tuple[object, ...]:
         tuple(running),
         tuple((b.kind, b.by_case, b.request) for b in k.bugs),
         tuple(hit.iocbs for hit in k.bound_hits),
+        k.failure,
     )
 
 
@@ -216,4 +217,5 @@ def freeze(k: World) -> RunRecord:
         progress=tuple(k.progress),
         io_log=tuple(k.device.io_log),
         messages=k.events.messages(),
+        failure=k.failure,
     )

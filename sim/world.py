@@ -38,6 +38,7 @@ from pagefuzz.sim.case import Case, Step
 from pagefuzz.sim.cint import PAGE_CACHE_SIZE
 from pagefuzz.sim.eventlog import EventLog, MessageLog
 from pagefuzz.sim.events import Message, MessageType
+from pagefuzz.sim.failure import VersionFailure
 from pagefuzz.sim.mm import Page, PageCache
 from pagefuzz.sim.points import LOOKUP, PAGE, Gen
 from pagefuzz.sim.record import (
@@ -67,6 +68,9 @@ class Version:
     #: own between calls (all of it is in the world): then its retry storms may be cut short
     #: (sim/storm.py). Not inherited: a subclass that adds state must not be cut by mistake.
     stateless: ClassVar[bool] = False
+    #: The file a version from outside the package was loaded from (set by its loader): a
+    #: failure's `where` is the innermost frame in it (sim/failure.py).
+    source_file: ClassVar[str | None] = None
 
     def operate_on_page_range(
         self, k: World, ctx: Actor, pos: int, count: int, operator: Operator
@@ -102,6 +106,7 @@ class World:
         version: Version,
         events: EventLog | None = None,
         cut_storms: bool | None = None,
+        catch_version_errors: bool = False,
     ) -> None:
         self.case = case
         self.config = case.config
@@ -141,6 +146,14 @@ class World:
         self.next_gen = 1
         self.dispatches = 0
         self.budget_hit = False
+        #: Whether an exception from the version's code is a finding (`crash`) rather than a
+        #: harness error: for versions from outside the package (sim/failure.py).
+        self.catch_version_errors = catch_version_errors
+        #: How the version's code failed, if it did: the run ends there (sim/failure.py).
+        self.failure: VersionFailure | None = None
+        #: Called with the actor at each dispatch, if set: how the process hosting a version
+        #: from outside the package knows what was running when it died.
+        self.observer: Callable[[Actor], None] | None = None
         self.current: Actor | None = None
         self.i_size = self.config.file_pages * PAGE_CACHE_SIZE
         for index in range(self.config.file_pages):
@@ -252,7 +265,10 @@ class World:
     # ------------------------------------------------------------------------ a whole run
 
     def step(self, step: Step) -> None:
-        """Take the next step of the schedule (its index: the number of steps taken before)."""
+        """Take the next step of the schedule (its index: the number of steps taken before);
+        nothing once the version's code has failed (the run ended there)."""
+        if self.failure is not None:
+            return
         self.step_index = self.steps_taken
         self.do_step(step)
         self.steps_taken += 1
@@ -265,20 +281,26 @@ class World:
         """Take every step of the case, without the drain."""
         for step in self.case.steps:
             self.step(step)
-            if self.budget_hit:
+            if self.budget_hit or self.failure is not None:
                 break
 
     def finish(self) -> RunRecord:
-        """Drain and freeze."""
-        if not self.budget_hit:
+        """Drain and freeze (a run its version's failure ended is not drained)."""
+        if not self.budget_hit and self.failure is None:
             self.drain()
         return self.freeze()
 
 
-def run_case(case: Case, version: Version, events: bool = True) -> RunRecord:
+def run_case(
+    case: Case, version: Version, events: bool = True, catch_version_errors: bool = False
+) -> RunRecord:
     """Run one case against one version and return the frozen record; `events=False` keeps
-    only the events' messages (sim/eventlog.py, `MessageLog`): for runs nobody will print."""
-    return World(case, version, None if events else MessageLog()).run()
+    only the events' messages (sim/eventlog.py, `MessageLog`): for runs nobody will print.
+    `catch_version_errors`: an exception from the version is a `crash` finding, not raised."""
+    world = World(
+        case, version, None if events else MessageLog(), catch_version_errors=catch_version_errors
+    )
+    return world.run()
 
 
 __all__ = ["LOOKUP", "PAGE", "Actor", "Iocb", "Task", "Version", "World", "run_case"]

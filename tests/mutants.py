@@ -127,6 +127,33 @@ class NeverRechecksWokenPage(AioWaiting):
         return ret
 
 
+class SpinsOnWriteback(Reference):
+    """Busy-waits for the writeback bit instead of sleeping: while the page is under writeback
+    it looks the page up again and again, and nothing it does can end the write-out. Caught by
+    `timeout` (the world's budget of world calls without sleeping, sim/failure.py): a loop in
+    kernel code is a finding, not a hung pagefuzz."""
+
+    name = "mutant-spins"
+
+    def page_waiter(self, k: World, ctx: Actor, page: Page) -> Gen[int]:
+        while page.writeback:
+            k.pagevec_release(k.pagevec_lookup(ctx, page.index, 1))
+        return (yield from super().page_waiter(k, ctx, page))
+
+
+class OopsesOnIoError(Reference):
+    """Dies on an I/O error instead of returning -EIO: after the wait it divides the pages it
+    counted by the pages that reached the disk, none when the I/O failed. Caught by `crash` (an
+    exception out of a version's code, run as one from outside the package is)."""
+
+    name = "mutant-oopses"
+
+    def page_waiter(self, k: World, ctx: Actor, page: Page) -> Gen[int]:
+        yield from k.wait_on_page_writeback(ctx, page)
+        on_disk = 0 if page.error else 1
+        return 1 // on_disk - 1
+
+
 #: mutant class -> (its shipped case under corpus/examples, the one check that must catch it).
 MUTANT_CASES: dict[type[Reference], tuple[str, str]] = {
     CompletesWithoutWaiting: ("mutant-sync-write.json", "completion"),
@@ -135,4 +162,6 @@ MUTANT_CASES: dict[type[Reference], tuple[str, str]] = {
     LeavesPageLocked: ("mutant-sync-write.json", "kernel_bug"),
     CountsDespiteError: ("check-error.json", "error"),
     NeverRechecksWokenPage: ("mutant-spurious-wakeup.json", "completion"),
+    SpinsOnWriteback: ("check-timeout.json", "timeout"),
+    OopsesOnIoError: ("check-crash.json", "crash"),
 }

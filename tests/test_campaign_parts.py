@@ -197,6 +197,8 @@ def test_pct_bounds_per_version_and_check() -> None:
         "pre/hang": "missed with probability <= 0.994",
         "pre/error": "missed with probability <= 0.994",
         "pre/kernel_bug": "missed with probability <= 0.994",
+        "pre/crash": "missed with probability <= 0.994",
+        "pre/timeout": "missed with probability <= 0.994",
     }
 
 

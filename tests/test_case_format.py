@@ -84,7 +84,7 @@ def test_expect_messages_name_the_vocabulary() -> None:
         parse_case(_case(expect={"checks": {"pre": ["speed"]}}))
     assert str(info.value) == (
         "expect.checks.pre[0]: unknown check 'speed'; checks are completion, byte_count, "
-        "retry_bound, hang, error, kernel_bug"
+        "retry_bound, hang, error, kernel_bug, crash, timeout"
     )
     with pytest.raises(InvalidCase) as info:
         parse_case(_case(expect={"differential": {"pre/post": "better"}}))
