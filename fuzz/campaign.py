@@ -10,6 +10,7 @@ finding into a minimised case with its `expect` block (findings/<sig>.json) and 
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -18,6 +19,7 @@ from typing import Any, Final
 
 from pagefuzz.fuzz.engines import DEFAULT_ENGINE, ENGINES
 from pagefuzz.fuzz.files import read_json
+from pagefuzz.fuzz.isolation import TIMEOUT_ENV, set_timeout, timeout_s
 from pagefuzz.fuzz.known import KnownFinding, KnownTally, case_name, known_findings
 from pagefuzz.fuzz.minimize import minimize
 from pagefuzz.fuzz.pct import pct_bounds
@@ -160,6 +162,8 @@ class Campaign:
             raise CampaignError(f"{summary_path}: cannot resume: bad field {exc}") from None
         self.engine, self.versions, self.seed = old.engine, list(old.versions), old.next_seed
         self.resumed = old
+        if old.timeout is not None and TIMEOUT_ENV not in os.environ:
+            set_timeout(old.timeout)  # the campaign's budget, unless --timeout says otherwise
         # The corpus it ran against, --fresh (none) included: what is known does not change.
         self.corpus = Path(old.corpus) if old.corpus else None
         if self.engine not in ENGINES:
@@ -209,6 +213,7 @@ class Campaign:
             corpus=str(self.corpus) if self.corpus else None,
             machine=Machine.here(),
             version_records=[r.to_json() for r in records_of(self.versions)],
+            timeout=timeout_s(),
         )
         if self.resumed is not None:
             self.tally.elapsed_before = self.resumed.seconds
@@ -217,6 +222,7 @@ class Campaign:
         self.tally.restore(summary.known_refound)  # an earlier round's first hits
         summary.rounds += 1
         summary.known_at_start = len(set(known) | own)
+        summary.timeout = timeout_s()
         return summary
 
     @staticmethod

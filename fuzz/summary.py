@@ -273,6 +273,9 @@ class CampaignSummary:
     version_records: list[dict[str, Any]] = field(default_factory=list)
     #: Why the campaign ended, when it ended early (status "failed").
     error: str | None = None
+    #: The wall-clock budget of one run of a version from outside the package (--timeout):
+    #: what --resume runs with unless told otherwise.
+    timeout: float | None = None
     extra: dict[str, Any] = field(default_factory=dict)  # fields this pagefuzz does not know
 
     def add_sample(self, sample: Sample) -> None:
@@ -318,6 +321,8 @@ class CampaignSummary:
             out["version_records"] = [dict(r) for r in self.version_records]
         if self.error is not None:
             out["error"] = self.error
+        if self.timeout is not None:
+            out["timeout"] = self.timeout
         out.update({k: v for k, v in self.extra.items() if k not in out})
         return out
 
@@ -358,5 +363,6 @@ class CampaignSummary:
                 dict(r) for r in raw.get("version_records", []) if isinstance(r, dict)
             ],
             error=None if raw.get("error") is None else str(raw["error"]),
+            timeout=None if raw.get("timeout") is None else float(raw["timeout"]),
             extra={k: v for k, v in raw.items() if k not in known},
         )

@@ -403,6 +403,7 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument(
         "--check", action="store_true", help="write nothing; exit 1 if --out is stale"
     )
+    add_timeout_flag(report)
     report.set_defaults(func=cmd_report)
 
     cov = sub.add_parser(

@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Any, Final
 
 from pagefuzz._replay import CaseFileError, collect_case_files, load_case
+from pagefuzz.fuzz.known import slug
+from pagefuzz.fuzz.versions import VersionLoadError, resolve_recorded
 from pagefuzz.impls.registry import get_version
 from pagefuzz.oracle import Violation
 from pagefuzz.oracle.checks import stormed_iocbs
@@ -128,8 +130,9 @@ def campaign_findings(summary: dict[str, Any]) -> list[tuple[FindingKey, dict[st
 
 
 def file_stem(key: FindingKey) -> str:
-    """How promoted finding files start their name (`triage --promote`: `<stem>-<sig6>`)."""
-    return f"{key.version}-{key.check}-{key.kind}"
+    """How promoted finding files start their name (`triage --promote`: `<stem>-<sig6>`; a
+    version from outside the package by the slug of its name, `c-fix.c`)."""
+    return f"{slug(key.version)}-{key.check}-{key.kind}"
 
 
 def load_findings(corpus: Path, root: Path) -> list[Finding]:
@@ -139,7 +142,14 @@ def load_findings(corpus: Path, root: Path) -> list[Finding]:
     files = collect_case_files([directory]) if directory.exists() else []
     for path in files:
         case = replace(load_case(path), expect=None)
-        evaluation = evaluate(case, REPORT_VERSIONS)
+        # The project's versions, and any version from outside the package the finding was
+        # found with (a user's fix promoted into the corpus: run in its fork server).
+        try:
+            recorded, _ = resolve_recorded(case.versions)
+        except VersionLoadError as exc:
+            raise CaseFileError(f"{path}: versions: {exc}") from None
+        versions = [*REPORT_VERSIONS, *(v for v in recorded if v not in REPORT_VERSIONS)]
+        evaluation = evaluate(case, versions)
         wanted = [k for k in evaluation.keys if file_stem(k) in case.name]
         if not wanted:
             continue  # no longer a finding: the report says so through the summary counts
@@ -150,7 +160,7 @@ def load_findings(corpus: Path, root: Path) -> list[Finding]:
                 for k in evaluation.keys
                 if k.version == v
             )
-            for v in REPORT_VERSIONS
+            for v in versions
         }
         holds = {}
         for rule, filtered in CHOICES:

@@ -44,11 +44,26 @@ def answer_lines(report: Report) -> list[str]:
     fixed_by_post = [f for f in findings if f.version == "pre" and not f.shown_by["post"]]
     post_new = [f for f in findings if f.version == "post" and not f.shown_by["pre"]]
     post_all = [f for f in findings if f.version == "post"]
+    pre_all = [f for f in findings if f.version == "pre"]
+    still = [f for f in pre_all if f.shown_by["post"]]
+    keys = ", ".join(f"`{f.key}`" for f in fixed_by_post) or "none"
+    if fixed_by_post and not still:
+        fixed_words = (
+            f"Yes: post shows none of pre's {len(pre_all)} findings on their minimal cases "
+            f"({keys})."
+        )
+    elif fixed_by_post:
+        fixed_words = (
+            f"In part: post no longer shows {len(fixed_by_post)} of pre's {len(pre_all)} "
+            f"findings on their minimal cases ({keys}), and still shows "
+            + ", ".join(f"`{f.key}`" for f in still)
+            + "."
+        )
+    else:
+        fixed_words = f"No: post still shows all of pre's {len(pre_all)} findings."
+    broke = "Yes" if post_new else "No"
     return [
-        f"- **Did the patch fix the premature completion?** Of pre's "
-        f"{sum(1 for f in findings if f.version == 'pre')} findings, post no longer shows "
-        f"{len(fixed_by_post)} on their minimal cases "
-        f"({', '.join(f'`{f.key}`' for f in fixed_by_post) or 'none'}). "
+        f"- **Did the patch fix the premature completion?** {fixed_words} "
         + (
             "Pre's completion findings: "
             + ", ".join(
@@ -59,7 +74,7 @@ def answer_lines(report: Report) -> list[str]:
             if pre_completion
             else ""
         ),
-        f"- **Did it break anything?** Yes: post has {len(post_all)} findings, "
+        f"- **Did it break anything?** {broke}: post has {len(post_all)} findings, "
         f"{len(post_new)} of which pre does not show on the same minimal case "
         f"({', '.join(f'`{f.key}`' for f in post_new) or 'none'}).",
         f"- **A correct version:** `fixed` (below) passes {report.fixed_passes} of "
