@@ -156,22 +156,42 @@ def _c_version_lines(c: dict[str, Any] | None) -> list[str]:
     if not c:
         return []
     lines = [
-        "## C versions beside the Python ones",
+        "## C versions beside the Python ones, and what isolation costs them",
         "",
-        f"Evaluation rate of a version on the same {c['cases']:,} decoded random cases (one "
-        "version, judged), alternating, best of the rounds. A `c:` version runs the compiled C "
-        "on its own greenlet and calls back into the same world functions (docs/c-versions.md): "
-        "every kernel call crosses cffi twice.",
+        f"Evaluation rate of a version on the same {c['cases']:,} decoded random cases, as a "
+        "campaign's executions evaluate (judged, no timeline), alternating, best of the rounds. "
+        "A `c:` version runs the compiled C on its own greenlet and calls back into the same "
+        "world functions (docs/c-versions.md): every kernel call crosses cffi twice. Like every "
+        "version from outside the package it runs in a watched process of its own (isolated: "
+        "its fork server's runner, docs/versions.md); loaded into pagefuzz's process instead "
+        "(in-process, what isolation is measured against), it is as fast as it can be.",
         "",
-        "| version | Python cases/s | C version | C cases/s | C / Python |",
-        "|---|---|---|---|---|",
+        "| version | Python cases/s | C version | C in-process | C isolated | isolation's cost |",
+        "|---|---|---|---|---|---|",
     ]
+    pairs = []
     for row in c["rows"]:
+        inside = row.get("c_in_process_cases_per_s")
+        isolated = row["c_cases_per_s"]
+        cost = f"{1 - isolated / inside:.0%}" if inside else "-"
+        inside_text = f"{inside:,.0f}" if inside else "-"
         lines.append(
             f"| {row['python']} | {row['python_cases_per_s']:,.0f} | `{row['c']}` | "
-            f"{row['c_cases_per_s']:,.0f} | "
-            f"{row['c_cases_per_s'] / row['python_cases_per_s']:.2f} |"
+            f"{inside_text} | {isolated:,.0f} | {cost} |"
         )
+        if row.get("post_and_c_isolated_cases_per_s"):
+            pairs.append(row)
+    for row in pairs:
+        inside, isolated = (
+            row["post_and_c_in_process_cases_per_s"],
+            row["post_and_c_isolated_cases_per_s"],
+        )
+        lines += [
+            "",
+            f"`post` beside `{row['c']}`, a campaign's usual pair (post runs in pagefuzz's "
+            f"process while the C runs in its own): {inside:,.0f} cases/s with the C in-process, "
+            f"{isolated:,.0f} isolated: isolation's cost {1 - isolated / inside:.0%}.",
+        ]
     lines.append("")
     return lines
 

@@ -244,12 +244,16 @@ def _seed_c_versions(repo: Path, directory: Path) -> dict[str, str]:
 
 def measure_c_versions(repo: Path, quick: bool, log: Callable[[str], None]) -> dict[str, Any]:
     """Evaluation rate of each C version beside the Python version it renders, on the same
-    decoded random cases (alternating, best of the rounds): `fixed` and examples/versions/
-    fixed.c always; the seed's own pre and post when the seed is present."""
+    decoded random cases, as a campaign's executions evaluate (judged, no timeline),
+    alternating, best of the rounds: `fixed` and examples/versions/fixed.c always; the seed's
+    own pre and post when the seed is present. The C runs as every version from outside the
+    package runs, in its watched fork server (fuzz/isolation.py), and for the isolation's cost
+    also loaded into this process; `fixed.c` beside `post` as well (a campaign's usual pair:
+    the built-in version runs here while the C runs in its process)."""
     import time
 
     from pagefuzz.fuzz.decode import decode
-    from pagefuzz.fuzz.versions import resolve_versions
+    from pagefuzz.fuzz.versions import load_in_process, resolve_versions, spec_of
     from pagefuzz.impls.registry import get_version
     from pagefuzz.oracle.evaluate import evaluate
 
@@ -257,35 +261,44 @@ def measure_c_versions(repo: Path, quick: bool, log: Callable[[str], None]) -> d
     rng = random.Random(11)
     cases = [decode(random_bytes(rng)) for _ in range(count)]
     rows: list[dict[str, Any]] = []
+
+    def rate(versions: list[Any]) -> float:
+        started = time.perf_counter()
+        found = 0
+        for case in cases:
+            found += len(evaluate(case, versions, events=False).failures)  # as a campaign reads
+        return count / (time.perf_counter() - started)
+
     with tempfile.TemporaryDirectory() as tmp:
         pairs = {"fixed": f"c:{repo / 'examples' / 'versions' / 'fixed.c'}"}
         pairs.update(_seed_c_versions(repo, Path(tmp)))
-        resolve_versions(list(pairs.values()))
-        for python_name, c_name in pairs.items():
-            best = {python_name: 0.0, c_name: 0.0}
+        names = dict(zip(pairs, resolve_versions(list(pairs.values())), strict=True))
+        post = get_version("post")
+        for python_name, c_name in names.items():
+            runs: dict[str, list[Any]] = {
+                "python": [get_version(python_name)],
+                "c_in_process": [load_in_process(spec_of(c_name))()],
+                "c_isolated": [get_version(c_name)],
+            }
+            if python_name == "fixed":
+                runs["post_and_c_in_process"] = [post, runs["c_in_process"][0]]
+                runs["post_and_c_isolated"] = [post, runs["c_isolated"][0]]
+            best = dict.fromkeys(runs, 0.0)
             for r in range(rounds):
-                order = (python_name, c_name) if r % 2 == 0 else (c_name, python_name)
-                for name in order:
-                    version = get_version(name)
-                    started = time.perf_counter()
-                    for case in cases:
-                        evaluate(case, [version])
-                    best[name] = max(best[name], count / (time.perf_counter() - started))
+                for what in list(runs) if r % 2 == 0 else list(reversed(runs)):
+                    best[what] = max(best[what], rate(runs[what]))
             shown = (
                 "c:examples/versions/fixed.c"
                 if python_name == "fixed"
                 else f"c:{python_name}.c (the seed's own C)"
             )
-            rows.append(
-                {
-                    "python": python_name,
-                    "c": shown,
-                    "python_cases_per_s": best[python_name],
-                    "c_cases_per_s": best[c_name],
-                }
-            )
+            row: dict[str, Any] = {"python": python_name, "c": shown}
+            row.update({f"{what}_cases_per_s": value for what, value in best.items()})
+            row["python_cases_per_s"] = best["python"]
+            row["c_cases_per_s"] = best["c_isolated"]
+            rows.append(row)
             log(
-                f"  {python_name}: Python {best[python_name]:,.0f} cases/s, "
-                f"C {best[c_name]:,.0f} cases/s"
+                f"  {python_name}: Python {best['python']:,.0f} cases/s, C in-process "
+                f"{best['c_in_process']:,.0f}, C isolated {best['c_isolated']:,.0f}"
             )
     return {"cases": count, "rows": rows}

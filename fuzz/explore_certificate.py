@@ -27,8 +27,9 @@ class Counterexample:
 
 @dataclass(frozen=True)
 class Shard:
-    """Shard `index` of `count` (0-based): the subtrees of every count-th schedule kept at the
-    split depth, starting with the index-th."""
+    """Shard `index` of `count`, counted from 1 as a CI matrix counts its jobs (`--shard 1/2`
+    and `--shard 2/2`): the subtrees of every count-th schedule kept at the split depth,
+    starting with the index-th."""
 
     index: int
     count: int
@@ -38,13 +39,13 @@ class Shard:
 
 
 def parse_shard(text: str) -> Shard:
-    """`I/N` with 0 <= I < N; ValueError with one line saying what is wrong."""
+    """`I/N` with 1 <= I <= N; ValueError with one line saying what is wrong."""
     first, slash, second = text.partition("/")
     if not slash or not first.strip().isdigit() or not second.strip().isdigit():
-        raise ValueError(f"expected I/N (shard I of N, 0 <= I < N), got {text!r}")
+        raise ValueError(f"expected I/N (shard I of N, 1 <= I <= N), got {text!r}")
     index, count = int(first), int(second)
-    if count < 1 or not 0 <= index < count:
-        raise ValueError(f"expected I/N with 0 <= I < N, got {text!r}")
+    if count < 1 or not 1 <= index <= count:
+        raise ValueError(f"expected I/N with 1 <= I <= N, got {text!r}")
     return Shard(index, count)
 
 
@@ -173,11 +174,11 @@ def merge_certificates(
             raise MergeError(f"shard {index}/{shard['count']} given twice: {earlier} and {name}")
         by_index[index] = position
     count = int(first["shard"]["count"])
-    for index in range(count):
+    for index in range(1, count + 1):
         if index not in by_index:
             have = ", ".join(f"{i}/{count}" for i in sorted(by_index))
             raise MergeError(f"shard {index}/{count} missing (given: {have})")
-    ordered = [certs[by_index[i]][1] for i in range(count)]
+    ordered = [certs[by_index[i]][1] for i in range(1, count + 1)]
     shared = first["shard"]["shared"]
     totals = {
         what: shared[what] + sum(c[what] - shared[what] for c in ordered)
@@ -198,7 +199,7 @@ def merge_certificates(
             {key: best[key][2] for key in sorted(best)} if best else "no violation within the bound"
         )
         for _, index, info in best.values():
-            chosen[str(info["case"])] = by_index[index]
+            chosen[str(info["case"])] = by_index[index + 1]
     merged: dict[str, Any] = {
         "format": "pagefuzz/certificate-v1",
         "bound": first["bound"],
@@ -218,7 +219,7 @@ def merge_certificates(
     merged["merged"] = {
         "shards": count,
         "split_depth": first["shard"]["split_depth"],
-        "from": [certs[by_index[i]][0] for i in range(count)],
+        "from": [certs[by_index[i]][0] for i in range(1, count + 1)],
         "note": MERGED_NOTE,
     }
     return merged, chosen

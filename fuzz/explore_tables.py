@@ -230,4 +230,4 @@ class Explorer:
         if depth >= 1 and len(frontier) >= SPLIT_PER_SHARD * shard.count:
             cert.split_depth = depth
             cert.top = (cert.schedules, cert.states, cert.pruned)
-            frontier[:] = frontier[shard.index :: shard.count]
+            frontier[:] = frontier[shard.index - 1 :: shard.count]

@@ -336,6 +336,12 @@ class RunnerState:
             self.explorer = Runner([self.cls.name], job[1], catch_version_errors=True)
             self.explorer.world_hook = self.watch
             return None
+        if kind == "pct":  # a PCT schedule driven by this version's world (fuzz/pct.py)
+            import random
+
+            from pagefuzz.fuzz.pct import pct_case
+
+            return pct_case(random.Random(job[1]), job[2], self.cls.name, catch_version_errors=True)
         if kind == "reach":
             return self.explorer.reach([job[1]])[0]
         if kind == "drain":

@@ -412,6 +412,13 @@ class HostedVersion:
         )
         return lambda: self._result(case, events, collect()[0])
 
+    def pct_case(self, seed: int, depth: int) -> Any:
+        """A PCT schedule driven by this version's world, built in its runner (fuzz/pct.py's
+        `pct_case`, seeded with `seed`); None if the version's code failed while it was being
+        built (the caller drives that schedule with another version)."""
+        (run,) = self.host.call([("pct", seed, depth)], lambda _job, _failure: None)
+        return run
+
     def _result(self, case: Case, events: bool, out: Any) -> RunRecord | Judged:
         if isinstance(out, RunRecord):  # the runner died on it
             return out if events else Judged.of(out)

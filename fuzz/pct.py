@@ -47,8 +47,16 @@ class PctRun:
     steps: int  # k
 
 
-def pct_case(rng: random.Random, depth: int, driver: str, pages: int = 2) -> PctRun:
-    """One PCT schedule as a case (auto_settle off: every move is an explicit step)."""
+def pct_case(
+    rng: random.Random,
+    depth: int,
+    driver: str,
+    pages: int = 2,
+    catch_version_errors: bool = False,
+) -> PctRun:
+    """One PCT schedule as a case (auto_settle off: every move is an explicit step). A driver
+    from outside the package builds its schedules in its own runner process (its fork server:
+    `HostedVersion.pct_case`), which calls this with `catch_version_errors`."""
     n_iocbs = rng.randint(1, 3)
     config: dict[str, Any] = {
         "file_pages": pages,
@@ -71,7 +79,7 @@ def pct_case(rng: random.Random, depth: int, driver: str, pages: int = 2) -> Pct
     change_points = sorted(rng.sample(range(1, PCT_STEPS_MAX + 1), k=max(0, depth - 1)))
     # The schedule is driven against a live world of the driving version.
     probe = parse_case({"format": FORMAT, "name": "pct", "config": config, "steps": []})
-    world = World(probe, get_version(driver))
+    world = World(probe, get_version(driver), catch_version_errors=catch_version_errors)
     steps: list[dict[str, Any]] = []
     submitted: set[str] = set()
     for number in range(1, PCT_STEPS_MAX + 1):

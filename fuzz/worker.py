@@ -23,7 +23,7 @@ from pagefuzz.fuzz.engines import WORKER_ENGINES
 from pagefuzz.fuzz.target import WorkerState
 from pagefuzz.fuzz.versions import resolve_for_worker
 from pagefuzz.impls.registry import DEFAULT_VERSIONS
-from pagefuzz.sim import Case
+from pagefuzz.sim import Case, Version
 
 #: Seconds a hypothesis shrink may run past the campaign's end before it is cut short.
 SHRINK_GRACE_S: Final = 5.0
@@ -47,14 +47,26 @@ class _NewFinding(Exception):
 
 
 def run_pct(state: WorkerState, deadline: float, depth: int) -> None:
-    """PCT schedules (fuzz/pct.py), the driving version rotating through the campaign's."""
+    """PCT schedules (fuzz/pct.py), the driving version rotating through the campaign's. A
+    version from outside the package drives its schedules in its own runner process; if its
+    code fails while doing so, a built-in version drives that schedule (post, or the first
+    built-in one of the campaign)."""
+    from pagefuzz.fuzz.isolation import HostedVersion
     from pagefuzz.fuzz.pct import pct_case
 
     rng = random.Random(state.seed)
     names = state.evaluator.names
+    versions = state.evaluator.versions
+    surrogate = next(
+        (n for n, v in zip(names, versions, strict=True) if isinstance(v, Version)), "post"
+    )
     runs = actors_max = steps_max = 0
     while time.monotonic() < deadline:
-        run = pct_case(rng, depth, names[runs % len(names)])
+        driver = versions[runs % len(versions)]
+        if isinstance(driver, HostedVersion):
+            run = driver.pct_case(rng.getrandbits(63), depth) or pct_case(rng, depth, surrogate)
+        else:
+            run = pct_case(rng, depth, names[runs % len(names)])
         runs += 1
         actors_max = max(actors_max, run.actors)
         steps_max = max(steps_max, run.steps)

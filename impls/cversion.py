@@ -88,13 +88,13 @@ extern "Python" int pf_cb_operator(struct page *);
 extern "Python" int pf_cb_bug(int, const char *);
 """
 
-#: After the user's file: the bridge's objects, the operator trampolines, the entry points.
-WRAPPER: Final = r"""
+#: Before the user's file (after kernel.h): the crash handler, which needs system headers that a
+#: user's file left unfinished must not break (its compile error stays at its own line).
+PRELUDE: Final = r"""
 #include <execinfo.h>
 #include <signal.h>
-#include <stdint.h>
-#include <stdlib.h>
-#include <string.h>
+
+extern int atexit(void (*function)(void));
 
 int pf_line;
 const char *pf_func = "";
@@ -105,19 +105,19 @@ const char *pf_func = "";
 #define PF_CRASH_MAGIC 0x70666372617368ULL
 #define PF_FRAMES_MAX 64
 struct pf_crash {
-	uint64_t magic;
-	int64_t signo;
-	uint64_t addr;
-	int64_t line;
+	unsigned long long magic;
+	long long signo;
+	unsigned long long addr;
+	long long line;
 	char func[64];
-	int64_t depth;
-	uint64_t frames[PF_FRAMES_MAX];
+	long long depth;
+	unsigned long long frames[PF_FRAMES_MAX];
 };
 static struct pf_crash *pf_crash_out;
 static struct sigaction pf_old_actions[65];
 static const int pf_fatal[] = { SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGTRAP, SIGSYS };
 
-static void pf_record(int signo, uint64_t addr)
+static void pf_record(int signo, unsigned long long addr)
 {
 	void *frames[PF_FRAMES_MAX];
 	int depth, i;
@@ -128,10 +128,10 @@ static void pf_record(int signo, uint64_t addr)
 	pf_crash_out->signo = signo;
 	pf_crash_out->addr = addr;
 	pf_crash_out->line = pf_line;
-	if (pf_func != NULL)
-		strncpy(pf_crash_out->func, pf_func, sizeof(pf_crash_out->func) - 1);
+	for (i = 0; pf_func != NULL && pf_func[i] && i < (int) sizeof(pf_crash_out->func) - 1; i++)
+		pf_crash_out->func[i] = pf_func[i];
 	for (i = 0; i < depth; i++)
-		pf_crash_out->frames[i] = (uint64_t) (uintptr_t) frames[i];
+		pf_crash_out->frames[i] = (unsigned long long) (unsigned long) frames[i];
 	pf_crash_out->depth = depth;
 	pf_crash_out->magic = PF_CRASH_MAGIC;
 }
@@ -139,7 +139,7 @@ static void pf_record(int signo, uint64_t addr)
 static void pf_crash_handler(int signo, siginfo_t *info, void *context)
 {
 	(void) context;
-	pf_record(signo, (uint64_t) (uintptr_t) info->si_addr);
+	pf_record(signo, (unsigned long long) (unsigned long) info->si_addr);
 	/* Die as the signal says, under the previous disposition (the default): */
 	/* re-raised when it was sent (kill, abort), re-executed when the code faulted. */
 	sigaction(signo, &pf_old_actions[signo], NULL);
@@ -163,11 +163,11 @@ int pf_install_crash_handler(void *out, size_t size)
 	if (size < sizeof(struct pf_crash))
 		return -1;
 	backtrace(warm, 2);	/* loads the unwinder now, not inside the handler */
-	memset(&stack, 0, sizeof(stack));
+	stack.ss_flags = 0;
 	stack.ss_sp = altstack;
 	stack.ss_size = sizeof(altstack);
 	sigaltstack(&stack, NULL);
-	memset(&action, 0, sizeof(action));
+	action = (struct sigaction) { 0 };
 	action.sa_sigaction = pf_crash_handler;
 	action.sa_flags = SA_SIGINFO | SA_ONSTACK;
 	sigemptyset(&action.sa_mask);
@@ -178,6 +178,10 @@ int pf_install_crash_handler(void *out, size_t size)
 	return 0;
 }
 
+"""
+
+#: After the user's file: the bridge's objects, the operator trampolines, the entry points.
+WRAPPER: Final = r"""
 struct __wait_queue { int pf_unused; };
 static wait_queue_t pf_aio_wait;
 struct task_struct pf_task_aio = { &pf_aio_wait };
@@ -296,6 +300,7 @@ def compose(header: str, user: str, shown_path: str) -> str:
         user += "\n"
     return (
         f'#line 1 "<pagefuzz>/kernel.h"\n{header}\n'
+        f'#line 1 "<pagefuzz>/prelude.c"\n{PRELUDE}\n'
         f"#line 1 {_c_string(shown_path)}\n{user}"
         f'#line 1 "<pagefuzz>/wrapper.c"\n{WRAPPER}'
     )

@@ -91,10 +91,11 @@ def summary_lines(summary: dict[str, Any], out: Path) -> list[str]:
     if findings:
         lines.append(f"new findings (minimised into {shown_path(out / 'findings')}):")
     for f in findings:
+        also = f"; also fails {f['also_fails']}" if f.get("also_fails") else ""
         lines.append(
             f"  {f['signature']}  {f['key']:<40} first seen {f['first_seen_s']:.1f} s after "
             f"{f['first_seen_executions']} executions; {f['steps_found']} -> "
-            f"{f['steps_minimized']} steps"
+            f"{f['steps_minimized']} steps{also}"
         )
     refound = summary["known_refound"]
     if refound:

@@ -328,7 +328,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--shard",
         default=None,
         metavar="I/N",
-        help="explore only shard I of N (0 <= I < N) of the schedule space, for N machines or "
+        help="explore only shard I of N (1 <= I <= N: --shard 1/2, --shard 2/2) of the schedule "
+        "space, for N machines or "
         "CI jobs; combine their certificates with --merge",
     )
     explore.add_argument(

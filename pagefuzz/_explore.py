@@ -87,6 +87,10 @@ def run_explore(
     one case file per shortest counterexample into `out`. Returns the certificate's JSON."""
     if out.exists() and not out.is_dir():  # refused now, not after a long exploration
         raise CaseFileError(f"--out: {out}: not a directory")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CaseFileError(f"--out: {out}: cannot create it: {exc.strerror or exc}") from None
     started = time.monotonic()
     columns = (
         TextColumn("explore depth {task.fields[depth]}"),

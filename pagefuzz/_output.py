@@ -89,13 +89,18 @@ def print_replay(
         console.print(f"  [bold]{escape(name):<15}[/bold] {status}{escape(tail)}")
         for req in record.requests:
             console.print(f"    {escape(request_line(req))}")
+        if _died(record):
+            console.print("    (its process died: nothing of the run is left but how it ended)")
         for v in verdict.violations:
             console.print(f"    [red]x {escape(v.line())}[/red]")
     for d in outcome.differentials:
         a, b = d.pair
         colour = {"fixed": "green", "regressed": "red", "both": "yellow"}.get(d.cls, "default")
         div = ""
-        if d.first_divergence is not None:
+        died = [name for name in d.pair if _died(outcome.records[name])]
+        if died:
+            div = f"; no timelines to compare: {' and '.join(died)} died with its process"
+        elif d.first_divergence is not None:
             fd = d.first_divergence
             div = (
                 f"; first divergence at step {fd.step}: {a} {fd.left or '(ends)'!r} | "
@@ -110,6 +115,12 @@ def print_replay(
             console.print("  expectation: [green]met[/green]")
         for m in outcome.mismatches:
             console.print(f"  expectation: [bold red]MISMATCH[/bold red] {escape(m.line())}")
+    died = unexpected_deaths(outcome)
+    if died:
+        console.print(
+            f"  [bold red]died[/bold red]: {escape(', '.join(died))} (a version's code died or "
+            "hung, which the case does not expect: the case fails)"
+        )
     if trace:
         print_timelines(console, outcome.records)
     console.print()
@@ -252,6 +263,11 @@ def unexpected_deaths(outcome: Evaluation) -> list[str]:
         for f in outcome.failures
         if f.key.check in DIED and f.key.check not in expected.get(f.key.version, [])
     ]
+
+
+def _died(record: RunRecord) -> bool:
+    """The run's process died (a version from outside the package): no timeline survived."""
+    return record.failure is not None and not record.events and not record.messages
 
 
 class Tally:

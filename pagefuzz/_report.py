@@ -11,6 +11,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from pagefuzz._replay import CaseFileError
 from pagefuzz._report_analysis import Report, gather
 from pagefuzz._report_html import render_html
 from pagefuzz._report_markdown import render_markdown
@@ -26,6 +27,8 @@ def build(root: Path) -> tuple[str, Report]:
 def run_report(root: Path, out: Path, html: Path | None, check: bool) -> bool:
     """Write `out` (and `html`/index.html), or with `check` only compare `out` with what would
     be written. False when `check` finds it stale (one line on stderr says so)."""
+    if not check and not out.parent.is_dir():  # refused before the corpus is replayed
+        raise CaseFileError(f"--out: {out.parent}: not a directory")
     text, report = build(root)
     count = f"{len(report.findings)} findings"
     if check:

@@ -229,7 +229,22 @@ def writepage(k: World, ctx: Actor, page: Page) -> int:
 
 
 def end_page_writeback(k: World, page: Page, error: bool) -> None:
-    """I/O completion: clear writeback (error sets PG_error), wake the queue (rule 8, R12)."""
+    """I/O completion: clear writeback (error sets PG_error), wake the queue (rule 8, R12).
+
+    Only the disk calls it here, for a write-out in flight; kernel code that called it for a
+    page with none (a version from outside reaching the world's own functions) would hit the
+    kernel's BUG in end_page_writeback (`if (!TestClearPageWriteback(page)) BUG();`): recorded,
+    and nothing else done."""
+    if page.io_gen is None:
+        current = k.current
+        request = getattr(current, "request", None)
+        k.bug(
+            "end-writeback-not-under-writeback",
+            f"end_page_writeback of p{page.index}, which has no write-out in flight (R12: "
+            "BUG in end_page_writeback)",
+            None if request is None else request.id,
+        )
+        return
     done = k.device.finish(page, error, k.step_index, k.events.seq)
     page.writeback = False
     if error:

@@ -5,6 +5,7 @@ import json
 from pathlib import Path
 
 import pytest
+from helpers import ROOT, pagefuzz
 
 from pagefuzz._cli import main
 
@@ -267,3 +268,23 @@ def test_a_bad_finding_flag_is_one_line(
     err = capsys.readouterr().err
     assert err.startswith(f"pagefuzz: error: --finding: {why}") and err.count("\n") == 1
     assert not out.exists()
+
+
+def test_a_directory_that_cannot_be_written_is_one_line(tmp_path: Path) -> None:
+    """Where a command must write a directory and cannot (here a file stands where it goes:
+    as root no permission bit stops a write), one line naming it, exit 2, no traceback, and
+    nothing run first: fuzz's default campaigns/ directory, explore's and report's --out."""
+    (tmp_path / "campaigns").write_text("")
+    (tmp_path / "blocked").write_text("")
+    proc = pagefuzz("fuzz", "--time", "1", cwd=tmp_path)
+    assert proc.returncode == 2
+    assert proc.stderr == (
+        f"pagefuzz: error: {tmp_path / 'campaigns'}: cannot create the campaign directory: "
+        "File exists (choose one with --out)\n"
+    )
+    proc = pagefuzz("explore", "--max-steps", "1", "--out", "blocked/x", cwd=tmp_path)
+    assert proc.returncode == 2
+    assert proc.stderr == "pagefuzz: error: --out: blocked/x: cannot create it: Not a directory\n"
+    proc = pagefuzz("report", "--out", str(tmp_path / "blocked" / "findings.md"), cwd=ROOT)
+    assert proc.returncode == 2
+    assert proc.stderr == f"pagefuzz: error: --out: {tmp_path / 'blocked'}: not a directory\n"

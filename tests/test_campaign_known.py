@@ -380,3 +380,26 @@ def test_fuzz_help_documents_exit_codes(capsys: pytest.CaptureFixture[str]) -> N
         "Exit codes: 0 no new finding, 1 new findings (or the campaign executed nothing), 2 bad "
         "input, 130 interrupted (the summary is still written and printed)."
     ) in text
+
+
+def test_a_users_version_has_every_finding_shown(tmp_path: Path) -> None:
+    """A version from outside the package that is the post-patch loop unchanged fails the
+    corpus's cases the way post does; on this checkout's corpus a campaign still reports each
+    of its findings as new (exit 1), never among the built-in versions' known ones re-found,
+    and marks the ones a corpus case also shows with that file. Post's own are known."""
+    (tmp_path / "mine.py").write_text(
+        "from pagefuzz.impls.post import Post\n\n\nclass Mine(Post):\n    pass\n"
+    )
+    out = tmp_path / "c"
+    proc = _pagefuzz(
+        "fuzz", "--engine", "random", "--time", "3", "--out", str(out), "--json",
+        "--versions", "post,py:mine.py", cwd=tmp_path,
+    )  # fmt: skip
+    assert proc.returncode == 1, proc.stderr
+    summary = json.loads(proc.stdout)
+    keys = {f["key"]: f for f in summary["findings"]}
+    assert keys and all(k.startswith("py:mine.py/") for k in keys), sorted(keys)
+    assert all(not r["key"].startswith("py:") for r in summary["known_refound"])
+    completion = keys["py:mine.py/completion/aio_write"]
+    assert completion["also_fails"].startswith(str(ROOT / "corpus" / "findings" / "post-"))
+    assert summary["known_total"] == 7  # post's seven in corpus/findings; none of the user's

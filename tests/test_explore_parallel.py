@@ -71,11 +71,11 @@ def _run(args: list[str], cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
 def test_shards_merge_to_one_runs_findings(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """Shards 0/2 and 1/2, merged: every finding of one whole run at its shortest length, the
-    merge's counts at least the run's (states met in both shards count twice), and a case file
-    for each counterexample, of that length."""
+    """Shards 1/2 and 2/2 (counted from 1, as a CI matrix counts), merged: every finding of one
+    whole run at its shortest length, the merge's counts at least the run's (states met in both
+    shards count twice), and a case file for each counterexample, of that length."""
     whole = explore(SMALL, VERSIONS, time.monotonic).to_json()
-    for i in (0, 1):
+    for i in (1, 2):
         assert main(["explore", *FLAGS, "--shard", f"{i}/2", "--out", str(tmp_path / f"s{i}")]) == 1
         shard = json.loads((tmp_path / f"s{i}" / "certificate.json").read_text())["shard"]
         assert (shard["index"], shard["count"], shard["split_depth"]) == (i, 2, 2)
@@ -85,8 +85,8 @@ def test_shards_merge_to_one_runs_findings(
         [
             "explore",
             "--merge",
-            str(tmp_path / "s1"),
-            str(tmp_path / "s0" / "certificate.json"),
+            str(tmp_path / "s2"),
+            str(tmp_path / "s1" / "certificate.json"),
             "--out",
             str(out),
             "--json",
@@ -109,17 +109,17 @@ def test_merge_errors_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture
     """A missing shard, a shard of another bound, a shard given twice, a file that is not a
     shard certificate: one line naming it, exit 2, nothing written."""
     small = ["--max-steps", "2", "--pages", "1", "--iocbs", "1", "--versions", "pre"]
-    assert main(["explore", *small, "--shard", "0/2", "--out", str(tmp_path / "a")]) == 1
-    assert main(["explore", *small, "--shard", "1/2", "--out", str(tmp_path / "b")]) == 1
+    assert main(["explore", *small, "--shard", "1/2", "--out", str(tmp_path / "a")]) == 1
+    assert main(["explore", *small, "--shard", "2/2", "--out", str(tmp_path / "b")]) == 1
     deeper = [*small[:1], "3", *small[2:]]
-    assert main(["explore", *deeper, "--shard", "1/2", "--out", str(tmp_path / "c")]) == 1
+    assert main(["explore", *deeper, "--shard", "2/2", "--out", str(tmp_path / "c")]) == 1
     assert main(["explore", *small, "--out", str(tmp_path / "whole")]) == 1
     capsys.readouterr()
     out = str(tmp_path / "m")
     cases = {
-        "shard 1/2 missing (given: 0/2)": [tmp_path / "a"],
+        "shard 2/2 missing (given: 1/2)": [tmp_path / "a"],
         "bound 'max_steps=3": [tmp_path / "a", tmp_path / "c"],
-        "shard 0/2 given twice": [tmp_path / "a", tmp_path / "a"],
+        "shard 1/2 given twice": [tmp_path / "a", tmp_path / "a"],
         "not a shard certificate": [tmp_path / "whole", tmp_path / "a"],
         "No such file": [tmp_path / "a", tmp_path / "nowhere.json"],
     }
@@ -131,7 +131,7 @@ def test_merge_errors_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture
     assert not Path(out).exists()
 
 
-@pytest.mark.parametrize("shard", ["3/2", "x/2", "2", "1/0", "1/2/3"])
+@pytest.mark.parametrize("shard", ["3/2", "0/2", "x/2", "2", "1/0", "1/2/3"])
 def test_bad_shard_is_one_line(
     shard: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -171,13 +171,13 @@ def test_a_version_from_a_file_in_shards_and_jobs(tmp_path: Path) -> None:
         runs.append(_without_time(json.loads(proc.stdout[proc.stdout.index("{") :])))
     assert runs[0] == runs[1]
     assert list(runs[0]["version_sources"]) == ["py:mine.py"]
-    for i in (0, 1):
+    for i in (1, 2):
         assert _run([*flags, "--shard", f"{i}/2", "--out", f"s{i}"], tmp_path).returncode == 1
-    merged = _run(["--merge", "s0", "s1", "--out", "m", "--json"], tmp_path)
+    merged = _run(["--merge", "s1", "s2", "--out", "m", "--json"], tmp_path)
     assert merged.returncode == 1, merged.stderr
     data = json.loads(merged.stdout[merged.stdout.index("{") :])
     assert data["versions"] == runs[0]["versions"]
     (tmp_path / "mine.py").write_text((tmp_path / "mine.py").read_text() + "# changed\n")
-    assert _run([*flags, "--shard", "1/2", "--out", "s1"], tmp_path).returncode == 1
-    bad = _run(["--merge", "s0", "s1", "--out", "m"], tmp_path)
+    assert _run([*flags, "--shard", "2/2", "--out", "s2"], tmp_path).returncode == 1
+    bad = _run(["--merge", "s1", "s2", "--out", "m"], tmp_path)
     assert bad.returncode == 2 and "version sources" in bad.stderr, bad.stderr

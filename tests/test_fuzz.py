@@ -310,3 +310,16 @@ def test_state_feedback_mode_runs(tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert list((tmp_path / "out" / "findings" / "raw").glob("*.json"))
+
+
+def test_the_last_timeline_point_keeps_the_workers_figures(tmp_path: Path) -> None:
+    """A campaign's last sample is taken after its workers stopped; it keeps their last exec/s
+    and coverage (it once recorded 0 and 0, and every plot of the report ended in a collapse).
+    Coverage, a count of behaviours seen, never goes down within a run of one worker."""
+    out = tmp_path / "c"
+    proc = _pagefuzz("fuzz", "--engine", "random", "--fresh", "--time", "3", "--out", str(out))
+    assert proc.returncode == 1, proc.stderr  # the seed's bugs, from an empty corpus
+    timeline = json.loads((out / "campaign.json").read_text())["timeline"]
+    last = timeline[-1]
+    assert last["coverage"] > 0 and last["exec_per_s"] and all(last["exec_per_s"])
+    assert last["coverage"] == max(sample["coverage"] for sample in timeline)

@@ -15,7 +15,6 @@ from __future__ import annotations
 import difflib
 import inspect
 import json
-import time
 from pathlib import Path
 from typing import Any
 
@@ -362,18 +361,16 @@ def test_render_names_every_mutant_and_the_reason_nothing_found_one() -> None:
 
 
 def test_stop_on_finding_ends_the_campaign_at_its_first_finding(tmp_path: Path) -> None:
-    """A 60-second random campaign on a mutant found in a few executions ends within seconds,
-    with one finding and the executions to it; without the flag it would run its minute."""
+    """An hour-long random campaign on a mutant found in a few executions ends at its first
+    finding, with the executions to it: that it returns at all (within the helper's bound on
+    any command) is the proof; no clock is read here."""
     out = tmp_path / "c"
-    started = time.monotonic()
     proc = pagefuzz(
         "fuzz", "--engine", "random", "--versions", version_spec(mutants.NoBreakOnRetry),
-        "--time", "60", "--fresh", "--out", str(out), "--stop-on-finding", "--json",
+        "--time", "3600", "--fresh", "--out", str(out), "--stop-on-finding", "--json",
     )  # fmt: skip
-    took = time.monotonic() - started
     assert proc.returncode == 1, proc.stderr  # new findings
     summary = json.loads(proc.stdout[proc.stdout.index("{") :])
-    assert took < 30 and summary["seconds"] < 30
     assert summary["status"] == "done" and summary["findings"]
     first = summary["findings"][0]
     assert first["key"].endswith(("/completion/aio_write", "/kernel_bug/aio_write"))

@@ -488,3 +488,28 @@ def test_markdown_to_html(markdown: str, html: str) -> None:
 def test_markdown_inline_keeps_page_structure_out_of_code() -> None:
     """Escaping comes first: a code span cannot open a tag, and ** inside code stays literal."""
     assert md_inline("`<b>**x**</b>` <i>") == "<code>&lt;b&gt;**x**&lt;/b&gt;</code> &lt;i&gt;"
+
+
+def test_the_answer_says_in_words_what_the_patch_fixed() -> None:
+    """The opening bullet, worded from the findings: pre's 6 findings, none of which post shows
+    on their minimal cases, read "Yes: post shows none of pre's 6 findings" (once "Of pre's 6
+    findings, post no longer shows 6", which read as if post showed 6 of something); the
+    wording for some and for none of them is checked on the same findings, re-marked."""
+    from pagefuzz._report_analysis import gather
+    from pagefuzz._report_markdown import answer_lines
+
+    report = gather(ROOT)
+    pre = [f for f in report.findings if f.version == "pre"]
+    assert len(pre) == 6 and not any(f.shown_by["post"] for f in pre)
+    first = answer_lines(report)[0]
+    assert first.startswith(
+        "- **Did the patch fix the premature completion?** Yes: post shows none of pre's 6 "
+        "findings on their minimal cases (`pre/byte_count/aio_write`, "
+    )
+    pre[0].shown_by["post"] = True
+    some = answer_lines(report)[0]
+    assert "In part: post no longer shows 5 of pre's 6 findings on their minimal cases (" in some
+    assert f"and still shows `{pre[0].key}`." in some
+    for f in pre:
+        f.shown_by["post"] = True
+    assert "No: post still shows all of pre's 6 findings." in answer_lines(report)[0]
