@@ -46,6 +46,7 @@ from pagefuzz.oracle.evaluate import Judged
 from pagefuzz.sim.actors import Actor
 from pagefuzz.sim.case import Case
 from pagefuzz.sim.eventlog import MessageLog
+from pagefuzz.sim.events import MESSAGES
 from pagefuzz.sim.failure import VersionTimeout
 from pagefuzz.sim.world import Version, World
 
@@ -58,6 +59,10 @@ CRASH_AT: Final = 256
 CRASH_HEAD: Final = struct.Struct("<QqQq64sq")
 CRASH_MAGIC: Final = 0x70666372617368
 FRAMES_MAX: Final = 64
+#: A message's number in MESSAGES: a run judged in its runner sends its timeline's messages back
+#: as one byte each (a campaign's coverage reads them).
+MESSAGE_NUMBER: Final = {m: i for i, m in enumerate(MESSAGES)}
+assert len(MESSAGES) < 256
 #: Extra address space a runner may take beyond what it has when it starts (RLIMIT_AS).
 MEMORY_LIMIT_MB: Final = 2048
 
@@ -316,11 +321,15 @@ class RunnerState:
         """Leave what is running in shared memory at every dispatch: the server reads it if the
         runner dies."""
         shared, job, pack = self.shared, self.job, PROGRESS.pack_into
+        named: dict[str, tuple[bytes, bytes]] = {}
 
         def observer(actor: Actor) -> None:
-            request = getattr(actor, "request", None)
-            kind = b"-" if request is None else request.kind.encode()
-            pack(shared, 0, job, world.step_index, actor.name.encode()[:32], kind)
+            text = named.get(actor.name)
+            if text is None:
+                request = getattr(actor, "request", None)
+                kind = b"-" if request is None else request.kind.encode()
+                text = named[actor.name] = (actor.name.encode()[:32], kind)
+            pack(shared, 0, job, world.step_index, *text)
 
         world.observer = observer
 
@@ -358,7 +367,8 @@ class RunnerState:
             # The caller has the case: it is not sent back.
             return ("record", replace(record, case=None))  # type: ignore[arg-type]
         judged = Judged.of(record)
-        return ("judged", judged.verdict, judged.keys, record.messages, record.failure)
+        messages = bytes(MESSAGE_NUMBER[m] for m in record.messages)  # 1 byte per message
+        return ("judged", judged.verdict, judged.keys, messages, record.failure)
 
 
 def run_runner(

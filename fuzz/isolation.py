@@ -40,6 +40,7 @@ from pagefuzz.fuzz.forkserver import recv_message, send_message
 from pagefuzz.fuzz.versions import VersionLoadError, VersionSpec
 from pagefuzz.oracle.evaluate import Judged
 from pagefuzz.sim.case import Case
+from pagefuzz.sim.events import MESSAGES, MessageType
 from pagefuzz.sim.failure import CRASH, TIMEOUT, VersionFailure
 from pagefuzz.sim.record import FinalState, RequestId, RunRecord
 
@@ -112,8 +113,15 @@ def failure_of(death: dict[str, Any], number: int, seconds: float) -> VersionFai
     return VersionFailure(check, how, detail, where, step, actor, request, kind)
 
 
-def failed_record(case: Case, version: str, failure: VersionFailure) -> RunRecord:
-    """The record of a run whose process died: nothing of it survived but how it ended."""
+def failed_record(
+    case: Case,
+    version: str,
+    failure: VersionFailure | None,
+    messages: tuple[MessageType, ...] = (),
+) -> RunRecord:
+    """The record of a run whose process died: nothing of it survived but how it ended. (With
+    `messages`: the stub of a run judged in its runner, which sent only its verdict, findings
+    and its timeline's messages.)"""
     return RunRecord(
         case=case,
         version=version,
@@ -124,6 +132,7 @@ def failed_record(case: Case, version: str, failure: VersionFailure) -> RunRecor
         events=(),
         final=FinalState(pages=(), queued=(), asleep=(), outstanding_io=()),
         failure=failure,
+        messages=messages,
     )
 
 
@@ -425,6 +434,6 @@ class HostedVersion:
         if out[0] == "record":
             record: RunRecord = out[1]
             return replace(record, case=case)
-        _tag, verdict, keys, messages, failure = out
-        stub = replace(failed_record(case, self.name, failure), messages=messages)
+        _tag, verdict, keys, numbers, failure = out
+        stub = failed_record(case, self.name, failure, tuple(MESSAGES[n] for n in numbers))
         return Judged(stub, verdict, tuple(keys))

@@ -29,6 +29,8 @@ print(json.dumps({
     "top": sorted(p.name for p in site.iterdir()),
     "old": [n for n in ("sim", "impls", "oracle", "fuzz") if importlib.util.find_spec(n)],
     "file": pagefuzz.sim.__file__,
+    "corpus": sorted(str(p.relative_to(site)) for p in
+                     __import__("pagefuzz.fuzz.files").fuzz.files.shipped_corpus().rglob("*.json")),
 }))
 """
 
@@ -67,6 +69,12 @@ def test_the_wheel_installs_one_top_level_package(tmp_path: Path) -> None:
     with zipfile.ZipFile(wheel) as archive:  # real files, not links
         assert "pagefuzz/sim/world.py" in archive.namelist()
     assert str(tmp_path / "env") in out["file"]
+    # The corpus ships as package data: an installed pagefuzz finds it from any directory.
+    shipped = sorted(
+        f"pagefuzz/corpus/{p.relative_to(ROOT / 'corpus')}"
+        for p in (ROOT / "corpus").rglob("*.json")
+    )
+    assert out["corpus"] == shipped
 
 
 def test_every_import_of_the_project_goes_through_pagefuzz() -> None:
