@@ -52,7 +52,8 @@ from pagefuzz.sim.world import Version, World
 
 #: Size of the memory a runner shares with its server: its progress, then the C crash record.
 SHARED_BYTES: Final = 4096
-#: Progress: the job's number, the step, the actor and its request's kind (`pack_into`).
+#: Progress: the job's number, the step, the request running (`T#2`; the actor's name when it
+#: has none) and its kind (`pack_into`).
 PROGRESS: Final = struct.Struct("<qq32s16s")
 CRASH_AT: Final = 256
 #: struct pf_crash of impls/cversion.py's wrapper: magic, signo, addr, line, func[64], depth.
@@ -321,14 +322,17 @@ class RunnerState:
         """Leave what is running in shared memory at every dispatch: the server reads it if the
         runner dies."""
         shared, job, pack = self.shared, self.job, PROGRESS.pack_into
-        named: dict[str, tuple[bytes, bytes]] = {}
+        named: dict[int, tuple[bytes, bytes]] = {}  # by request (a task makes several)
 
         def observer(actor: Actor) -> None:
-            text = named.get(actor.name)
+            request = getattr(actor, "request", None)
+            text = named.get(id(request))
             if text is None:
-                request = getattr(actor, "request", None)
-                kind = b"-" if request is None else request.kind.encode()
-                text = named[actor.name] = (actor.name.encode()[:32], kind)
+                if request is None:
+                    text = (actor.name.encode()[:32], b"-")
+                else:  # `T#2`: the request's own name, and its kind
+                    text = (str(request.id).encode()[:32], request.kind.encode())
+                named[id(request)] = text
             pack(shared, 0, job, world.step_index, *text)
 
         world.observer = observer

@@ -96,7 +96,7 @@ def failure_of(death: dict[str, Any], number: int, seconds: float) -> VersionFai
     """The finding a dead runner leaves: what it died of, where, and what it was running
     (when its progress is of the job that died)."""
     ours = death.get("job") == number and int(death.get("step", -1)) >= 0
-    actor = death.get("actor") or None if ours else None
+    running = str(death.get("actor") or "") if ours else ""
     kind = str(death.get("kind") or "-") if ours else "-"
     step = int(death["step"]) if ours else 0
     where = str(death.get("where") or "")
@@ -109,8 +109,18 @@ def failure_of(death: dict[str, Any], number: int, seconds: float) -> VersionFai
     else:
         check, how = CRASH, "exit"
         detail = f"the process ended from inside the version (exit status {death.get('exit')})"
-    request = RequestId(actor) if actor is not None and kind != "-" else None
+    actor, request = _running(running, kind)
     return VersionFailure(check, how, detail, where, step, actor, request, kind)
+
+
+def _running(text: str, kind: str) -> tuple[str | None, RequestId | None]:
+    """The actor and request a runner's progress names (`T#2`: T's second request)."""
+    if not text:
+        return None, None
+    actor, _, nth = text.partition("#")
+    if kind == "-":
+        return actor, None
+    return actor, RequestId(actor, int(nth) if nth.isdigit() else 1)
 
 
 def failed_record(
@@ -324,10 +334,10 @@ class Host:
         if reply[0] == "ok":
             return reply[1]
         if reply[0] == "timeout":  # the alarm went off in the world's code, not the version's
-            _tag, detail, step, actor, kind = reply
-            request = RequestId(actor) if actor and kind != "-" else None
+            _tag, detail, step, running, kind = reply
+            actor, request = _running(running, kind)
             failure = VersionFailure(
-                TIMEOUT, "wall clock", detail, "", max(0, int(step)), actor or None, request, kind
+                TIMEOUT, "wall clock", detail, "", max(0, int(step)), actor, request, kind
             )
             return on_failure(job, failure)
         raise HostError(f"{self.spec.name}: harness error in its runner: {reply[1].strip()}")

@@ -72,6 +72,12 @@ class Iocb(Actor):
         return self.entry
 
 
+def request_id(actor: Actor | None) -> RequestId | None:
+    """The request an actor is working on, if it is a task or an iocb with one."""
+    request: Request | None = getattr(actor, "request", None)
+    return None if request is None else request.id
+
+
 @dataclass(eq=False)
 class Request:
     """What an O_SYNC or buffered write asked for and how it ended."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from pagefuzz.sim.actors import Actor, Iocb, Task
+from pagefuzz.sim.actors import Actor, Iocb, Task, request_id
 from pagefuzz.sim.cint import EIOCBRETRY
 from pagefuzz.sim.events import Message
 from pagefuzz.sim.mm import Page
@@ -207,12 +207,11 @@ def start_writeback(k: World, ctx: Actor, page: Page) -> None:
     The BUG is recorded and, as if BUG() returned (R14), the write-out in flight carries the
     page's newer data: the disk still answers once (docs/model.md, "A second write-out")."""
     if page.io_gen is not None:
-        request = getattr(ctx, "request", None)
         k.bug(
             "writeback-in-flight",
             f"{ctx.name} starts a write-out of p{page.index} while one is in flight (R12: "
             "BUG_ON(PageWriteback(page)) in __block_write_full_page)",
-            None if request is None else request.id,
+            request_id(ctx),
         )
         page.io_gen = page.gen
     else:
@@ -236,13 +235,11 @@ def end_page_writeback(k: World, page: Page, error: bool) -> None:
     kernel's BUG in end_page_writeback (`if (!TestClearPageWriteback(page)) BUG();`): recorded,
     and nothing else done."""
     if page.io_gen is None:
-        current = k.current
-        request = getattr(current, "request", None)
         k.bug(
             "end-writeback-not-under-writeback",
             f"end_page_writeback of p{page.index}, which has no write-out in flight (R12: "
             "BUG in end_page_writeback)",
-            None if request is None else request.id,
+            request_id(k.current),
         )
         return
     done = k.device.finish(page, error, k.step_index, k.events.seq)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 from typing import TYPE_CHECKING, Final, NamedTuple, NoReturn
 
-from pagefuzz.sim.actors import Actor, ActorState, Iocb
+from pagefuzz.sim.actors import Actor, ActorState, Iocb, Request
 from pagefuzz.sim.case import Step
 from pagefuzz.sim.events import Message
 from pagefuzz.sim.failure import (
@@ -150,7 +150,7 @@ def fail(k: World, actor: Actor, check: str, how: str, detail: str, exc: BaseExc
     """The version's code did not come back: record how, and end the run here (no more steps,
     no drain). The actor's code is gone with the exception that ended it."""
     k.events.limit = NO_LIMIT  # what follows logs, and must not run out of the budget again
-    request = getattr(actor, "request", None)
+    request: Request | None = getattr(actor, "request", None)
     if k.failure is None:
         k.failure = VersionFailure(
             check=check,

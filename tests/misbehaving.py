@@ -264,10 +264,22 @@ PRINTS = Misbehaving(
 
 ALL = [*C_VERSIONS, *PY_VERSIONS]
 
+#: Two one-page AIO writes of one page: the case where a writer that does not wait for the
+#: write-out in flight starts a second one (R12; traced in tests/test_version_failures.py).
+TWO_WRITES = {
+    "format": "pagefuzz/case-v1",
+    "name": "two-writes-one-page",
+    "config": {"file_pages": 1},
+    "steps": [
+        {"op": "aio_write", "iocb": "A", "pos": 0, "count": 4096},
+        {"op": "aio_write", "iocb": "B", "pos": 0, "count": 4096},
+    ],
+}
+
 
 def write_all(directory: Path) -> None:
     for version in [*ALL, PRINTS]:
         (directory / version.file).write_text(version.source)
 
 
-__all__ = ["ALL", "C_VERSIONS", "PRINTS", "PY_VERSIONS", "Misbehaving", "write_all"]
+__all__ = ["ALL", "C_VERSIONS", "PRINTS", "PY_VERSIONS", "TWO_WRITES", "Misbehaving", "write_all"]

@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 from helpers import ROOT, pagefuzz, wait_for
-from misbehaving import ALL, C_VERSIONS, PRINTS, PY_VERSIONS, Misbehaving, write_all
+from misbehaving import ALL, C_VERSIONS, PRINTS, PY_VERSIONS, TWO_WRITES, Misbehaving, write_all
 
 ONE_PAGE_AIO = ROOT / "corpus" / "examples" / "one-page-aio.json"
 
@@ -99,19 +99,7 @@ def test_a_second_write_out_in_flight_is_a_kernel_bug(here: Path, tmp_path: Path
     that does not wait for the write-out in flight starts a second one at step 1: the kernel's
     BUG (R12), charged to B; never an assertion of the simulator."""
     case = tmp_path / "two-writes.json"
-    case.write_text(
-        json.dumps(
-            {
-                "format": "pagefuzz/case-v1",
-                "name": "two-writes",
-                "config": {"file_pages": 1},
-                "steps": [
-                    {"op": "aio_write", "iocb": "A", "pos": 0, "count": 4096},
-                    {"op": "aio_write", "iocb": "B", "pos": 0, "count": 4096},
-                ],
-            }
-        )
-    )
+    case.write_text(json.dumps(TWO_WRITES))
     (twice,) = _by_name("c_writeback_twice.c")
     proc = pagefuzz("replay", str(case), "--json", "--versions", f"fixed,{twice.spec}", cwd=here)
     assert proc.returncode == 0, proc.stderr  # no expect, and nobody died
@@ -120,6 +108,33 @@ def test_a_second_write_out_in_flight_is_a_kernel_bug(here: Path, tmp_path: Path
     bug = _violation(obj["versions"][twice.name], "kernel_bug")
     assert (bug["request"], bug["step"]) == ("B", 1)
     assert "R12" in bug["explanation"]
+
+
+def test_a_dead_process_names_the_request_it_was_running(here: Path, tmp_path: Path) -> None:
+    """Task U makes two requests: a buffered write (U, no sync: no version code runs) and an
+    O_SYNC write (U#2, whose wait phase runs the version's page_waiter, which dereferences
+    NULL). The process dies in U#2's run: the finding is U#2's, a sync_write, at step 1 (not
+    U's first request, whose kind was `write`)."""
+    case = tmp_path / "two-requests.json"
+    case.write_text(
+        json.dumps(
+            {
+                "format": "pagefuzz/case-v1",
+                "name": "two-requests",
+                "config": {"file_pages": 1},
+                "steps": [
+                    {"op": "write", "task": "U", "pos": 0, "count": 4096},
+                    {"op": "sync_write", "task": "U", "pos": 0, "count": 4096},
+                ],
+            }
+        )
+    )
+    (null,) = _by_name("c_null.c")
+    proc = pagefuzz("replay", str(case), "--json", "--versions", null.spec, cwd=here)
+    assert proc.returncode == 1, proc.stderr
+    violation = _violation(json.loads(proc.stdout)["versions"][null.name], "crash")
+    assert (violation["request"], violation["step"]) == ("U#2", 1)
+    assert violation["explanation"].endswith(", running U (sync_write)")
 
 
 # ------------------------------------------------------------------------------ campaigns

@@ -8,6 +8,8 @@ sim/failure.py's rules."""
 from __future__ import annotations
 
 import pytest
+from misbehaving import TWO_WRITES
+from mutants import SpinsOnWriteback
 
 from pagefuzz.impls.fixed import Fixed
 from pagefuzz.oracle import judge
@@ -28,17 +30,6 @@ ONE_PAGE = {
 }
 
 
-class Spins(Fixed):
-    """page_waiter busy-waits for the writeback bit with gang lookups (one event each)."""
-
-    name = "spins"
-
-    def page_waiter(self, k: World, ctx: Actor, page: Page) -> Gen[int]:
-        while page.writeback:
-            k.pagevec_release(k.pagevec_lookup(ctx, page.index, 1))
-        return (yield from super().page_waiter(k, ctx, page))
-
-
 class Raises(Fixed):
     name = "raises"
     source_file = __file__
@@ -57,7 +48,8 @@ class YieldsGarbage(Fixed):
 
 
 def test_a_loop_that_calls_the_world_runs_out_of_its_budget_at_the_same_event() -> None:
-    """one-page: step 0 submits A (SUBMIT, seq 0) and settles: A's dispatch starts with the log
+    """one-page, in tests/mutants.py's SpinsOnWriteback (the reference, busy-waiting with gang
+    lookups): step 0 submits A (SUBMIT, seq 0) and settles: A's dispatch starts with the log
     at seq 1, so its budget ends past seq 1 + 100,000. A copies p0 and writes it out, then the
     waiter looks p0 up once per turn, for ever. The event that would be seq 100,001 takes the log
     past the budget: it is counted, not kept, and the version's code is stopped there; the
@@ -67,7 +59,7 @@ def test_a_loop_that_calls_the_world_runs_out_of_its_budget_at_the_same_event() 
     run its version's failure cut short. Built-in versions are held to this budget too: no
     catching needed."""
     assert WORLD_CALLS_MAX == 100_000
-    record = run_case(parse_case(ONE_PAGE), Spins())
+    record = run_case(parse_case(ONE_PAGE), SpinsOnWriteback())
     failure = record.failure
     assert failure == VersionFailure(
         check="timeout",
@@ -85,9 +77,9 @@ def test_a_loop_that_calls_the_world_runs_out_of_its_budget_at_the_same_event() 
     assert not any(e.message is Message.DRAIN for e in record.events)
     verdict = judge(record)
     assert verdict.checks == ("timeout",)
-    assert [str(k) for k in finding_keys_of(record, verdict)] == ["spins/timeout/aio_write"]
+    assert [str(k) for k in finding_keys_of(record, verdict)] == ["mutant-spins/timeout/aio_write"]
     # The same run, again: the same event ends it.
-    assert run_case(parse_case(ONE_PAGE), Spins()).events[-1] == last
+    assert run_case(parse_case(ONE_PAGE), SpinsOnWriteback()).events[-1] == last
 
 
 def test_an_exception_is_a_crash_only_where_the_world_catches_it() -> None:
@@ -136,17 +128,6 @@ class WritesBackTwice(Fixed):
             k.unlock_page(ctx, page)
             return 0
         return k.writepage(ctx, page)
-
-
-TWO_WRITES = {
-    "format": "pagefuzz/case-v1",
-    "name": "two-writes-one-page",
-    "config": {"file_pages": 1},
-    "steps": [
-        {"op": "aio_write", "iocb": "A", "pos": 0, "count": 4096},
-        {"op": "aio_write", "iocb": "B", "pos": 0, "count": 4096},
-    ],
-}
 
 
 def test_a_second_write_out_in_flight_is_the_kernels_bug_not_the_simulators() -> None:
