@@ -115,3 +115,66 @@ def test_pairs_split_where_both_sides_are_version_names() -> None:
     assert split_pair("c:x/fix.c/fixed") == ("c:x/fix.c", "fixed")
     assert split_pair("pre") is None
     assert split_pair("pre/po st") is None
+
+
+def test_a_case_remembers_its_versions_and_says_when_a_file_changed(tmp_path: Path) -> None:
+    """explore writes its counterexamples with the versions they were found with (name, path as
+    typed, file, SHA-256). Replayed without --versions they run in those versions (py:mine.py,
+    not the default three). Once the file has changed, the replay says so in one warning line
+    naming it, and still runs; once it is gone (and not where it was typed either), one line
+    says which flag to pass, exit 2."""
+    mine = tmp_path / "mine.py"
+    mine.write_text((ROOT / EXAMPLE[3:]).read_text())
+    proc = _pagefuzz("explore", "--max-steps", "1", "--versions", "py:mine.py", "--out", "x",
+                     cwd=tmp_path)  # fmt: skip
+    assert proc.returncode == 1, proc.stderr
+    (case,) = sorted((tmp_path / "x").glob("shortest-py-mine.py-completion-*.json"))
+    recorded = json.loads(case.read_text())["versions"]
+    assert recorded == [
+        {
+            "name": "py:mine.py",
+            "given": "py:mine.py",
+            "file": str(mine),
+            "sha256": __import__("hashlib").sha256(mine.read_bytes()).hexdigest(),
+        }
+    ]
+    proc = _pagefuzz("replay", str(case), "--json", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert list(json.loads(proc.stdout)["versions"]) == ["py:mine.py"]
+    mine.write_text(mine.read_text() + "# changed\n")
+    proc = _pagefuzz("replay", str(case), cwd=ROOT)  # not where it was typed: where it was
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.startswith(f"warning: py:mine.py: {mine} has changed since the case was ")
+    assert proc.stderr.count("\n") == 1  # one line, once
+    mine.unlink()
+    proc = _pagefuzz("replay", str(case), cwd=tmp_path)
+    assert proc.returncode == 2
+    assert proc.stderr == (
+        f"pagefuzz: error: {case}: versions: py:mine.py: recorded from {mine}, which is not "
+        "there; name the file: --versions py:PATH\n"
+    )
+
+
+def test_one_name_and_signature_per_file_however_its_path_is_typed(tmp_path: Path) -> None:
+    """`py:sub/mine.py` typed from one directory and `py:../sub/mine.py` from another are one
+    version, `py:mine.py`, whose findings have one signature (post's unaligned-clamp bug, the
+    example's too, on post-unaligned-clamp). Two different files named mine.py in one run are
+    refused, one line."""
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "other").mkdir()
+    (tmp_path / "sub" / "mine.py").write_text((ROOT / EXAMPLE[3:]).read_text())
+    case = str(ROOT / "corpus" / "examples" / "post-unaligned-clamp.json")
+    runs = []
+    for cwd, spelling in ((tmp_path, "py:sub/mine.py"), (tmp_path / "other", "py:../sub/mine.py")):
+        proc = _pagefuzz("replay", case, "--json", "--versions", spelling, cwd=cwd)
+        obj = json.loads(proc.stdout)
+        runs.append((list(obj["versions"]), obj["versions"]["py:mine.py"]["violations"]))
+    assert runs[0] == runs[1] and runs[0][0] == ["py:mine.py"] and runs[0][1]
+    (tmp_path / "other" / "mine.py").write_text((ROOT / EXAMPLE[3:]).read_text() + "# other\n")
+    proc = _pagefuzz("replay", case, "--versions", "py:sub/mine.py,py:other/mine.py",
+                     cwd=tmp_path)  # fmt: skip
+    assert proc.returncode == 2
+    assert proc.stderr == (
+        "pagefuzz: error: --versions: py:other/mine.py: another version in this run is named "
+        f"py:mine.py (py:sub/mine.py, {tmp_path / 'sub' / 'mine.py'}); rename one of the files\n"
+    )
