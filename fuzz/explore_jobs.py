@@ -82,7 +82,9 @@ class Runner:
             if digest not in known:
                 known.add(digest)
                 self.kept[number] = world
-            out.append((digest, tuple(can_run), tuple(in_flight), world.failure is not None))
+            out.append(
+                (digest, tuple(can_run), tuple(in_flight), world.history.failure is not None)
+            )
         return out
 
     def _drain(self, batch: list[tuple[int, Item]]) -> list[Findings]:

@@ -67,7 +67,7 @@ def wait_on_page_writeback_wq_hashing_index(k: World, ctx: Actor, page: Page) ->
     wait = ctx.io_wait
     if wait is not None:
         if wait.queue is None:
-            k.queues[page.index % len(k.queues)].add(wait)
+            k.waits.queues[page.index % len(k.waits.queues)].add(wait)
         k.log(ctx.name, Message.QUEUE, (page.index, wait.queue), page)
         return -EIOCBRETRY
     yield from k.wait_on_page_writeback(ctx, page)

@@ -32,10 +32,10 @@ def io_submit(k: World, name: str, pos: int, count: int) -> None:
     req = Request(
         id=RequestId(name), kind="aio_write", pos=pos, count=count, submitted_at=k.step_index
     )
-    k.requests.append(req)
+    k.history.requests.append(req)
     iocb = Iocb(name=name, request=req, nbytes=count, left=count, pos=pos)
     iocb.entry = WaitEntry(owner=iocb, aio=True)
-    k.iocbs[name] = iocb
+    k.sched.iocbs[name] = iocb
     k.log(name, Message.SUBMIT, (pos, count))
     iocb.kicked = True
     k.make_runnable(iocb)

@@ -21,6 +21,7 @@ and `io_log` (every completion, with its sequence number, for the oracle).
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from pagefuzz.sim.events import Message
@@ -31,15 +32,19 @@ if TYPE_CHECKING:
     from pagefuzz.sim.world import World
 
 
+@dataclass(eq=False, slots=True)
 class BlockDevice:
-    """The disk of the one file."""
+    """The disk of the one file: the pages with a write-out in flight, oldest first; the data
+    generation durable for each file index; and every completion."""
 
-    __slots__ = ("disk_gen", "io_log", "outstanding")
+    outstanding: list[Page] = field(default_factory=list)
+    disk_gen: dict[int, int] = field(default_factory=dict)
+    io_log: list[IoCompletion] = field(default_factory=list)
 
-    def __init__(self, file_pages: int) -> None:
-        self.outstanding: list[Page] = []
-        self.disk_gen: dict[int, int] = dict.fromkeys(range(file_pages), 0)
-        self.io_log: list[IoCompletion] = []
+    @classmethod
+    def for_file(cls, file_pages: int) -> BlockDevice:
+        """The disk of a file of `file_pages` pages, all durable at generation 0."""
+        return cls(disk_gen=dict.fromkeys(range(file_pages), 0))
 
     def submit(self, page: Page) -> None:
         """A write-out of the page's current data generation goes in flight."""

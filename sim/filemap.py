@@ -25,14 +25,14 @@ if TYPE_CHECKING:
 
 def page_cache_alloc(k: World, index: int) -> Page:
     """A new struct page for file index `index`; its serial is its identity (R9)."""
-    page = Page(serial=len(k.all_pages), index=index)
-    k.all_pages.append(page)
+    page = Page(serial=len(k.cache.allocated), index=index)
+    k.cache.allocated.append(page)
     return page
 
 
 def page_waitqueue(k: World, page: Page) -> int:
     """The hashed queue of a page: pinned by index, else identity mod table size (R9)."""
-    pinned = k.pins.get(page.index)
+    pinned = k.waits.pinned.get(page.index)
     return pinned if pinned is not None else page.serial % k.config.wait_queues
 
 
@@ -92,7 +92,7 @@ def remove_from_page_cache(k: World, ctx: Actor, page: Page) -> None:
 
 
 def _prepare_to_wait(k: World, entry: WaitEntry, page: Page) -> None:
-    k.queues[page_waitqueue(k, page)].add(entry)
+    k.waits.queues[page_waitqueue(k, page)].add(entry)
 
 
 def _sleep_on(k: World, ctx: Actor, page: Page, function: str) -> Gen[None]:
@@ -147,10 +147,10 @@ def wake_up_page(k: World, waker: str, page: Page) -> None:
     With `filtered_wakeups` a synchronous sleeper for another page ignores the wakeup (2.6.7
     rule 11); AIO entries are never filtered.
     """
-    queue = k.queues[page_waitqueue(k, page)]
+    queue = k.waits.queues[page_waitqueue(k, page)]
     # Real events: I/O completion and unlocks by anything but an AIO *retry* (an iocb's runs
     # after its first, which io_submit started: its copy and write-out unlocks are real).
-    waking_iocb = k.iocbs.get(waker)
+    waking_iocb = k.sched.iocbs.get(waker)
     real = waking_iocb is None or waking_iocb.retries <= 1
     for entry in queue.snapshot():
         if entry.queue is None:
@@ -239,7 +239,7 @@ def end_page_writeback(k: World, page: Page, error: bool) -> None:
             "end-writeback-not-under-writeback",
             f"end_page_writeback of p{page.index}, which has no write-out in flight (R12: "
             "BUG in end_page_writeback)",
-            request_id(k.current),
+            request_id(k.sched.current),
         )
         return
     done = k.device.finish(page, error, k.step_index, k.events.seq)

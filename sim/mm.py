@@ -56,10 +56,13 @@ class Page:
 
 @dataclass
 class PageCache:
-    """The file's mapping: index -> page, plus the sorted indices for gang lookups."""
+    """The file's mapping: index -> page, plus the sorted indices for gang lookups; and every
+    struct page ever allocated, by serial (a page removed from the file lives on while
+    referenced)."""
 
     pages: dict[int, Page] = field(default_factory=dict)
     indices: list[int] = field(default_factory=list)
+    allocated: list[Page] = field(default_factory=list)
 
     def get(self, index: int) -> Page | None:
         return self.pages.get(index)

@@ -12,9 +12,10 @@ answers only "which task next").
 from __future__ import annotations
 
 import contextlib
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final, NamedTuple, NoReturn
 
-from pagefuzz.sim.actors import Actor, ActorState, Iocb, Request
+from pagefuzz.sim.actors import Actor, ActorState, Iocb, Request, Task
 from pagefuzz.sim.case import Step
 from pagefuzz.sim.events import Message
 from pagefuzz.sim.failure import (
@@ -48,6 +49,24 @@ ASLEEP: Final = ActorState.ASLEEP
 PAUSED: Final = ActorState.PAUSED
 
 
+@dataclass(eq=False)
+class Scheduler:
+    """The scheduler's state: the run list in order, the actors paused (in the order they
+    paused), every task and iocb by name, the one running, and the dispatch counts."""
+
+    run_list: list[Actor] = field(default_factory=list)
+    paused: list[Actor] = field(default_factory=list)
+    tasks: dict[str, Task] = field(default_factory=dict)
+    iocbs: dict[str, Iocb] = field(default_factory=dict)
+    #: The actor being dispatched (None between dispatches).
+    current: Actor | None = None
+    dispatches: int = 0
+    #: Dispatches applied arithmetically instead of run (sim/storm.py; not in the record).
+    dispatches_skipped: int = 0
+    #: DISPATCHES_MAX was reached: the run stopped there.
+    budget_hit: bool = False
+
+
 class Choice(NamedTuple):
     """One thing that can act next: an actor on the run list or paused (a `run` step of it), or
     the disk with the write-out of page `page` in flight (a `complete_io` step of that page)."""
@@ -61,11 +80,11 @@ def runnable(k: World) -> tuple[Choice, ...]:
     order they paused, then the disk once per write-out in flight, oldest first. Anything else
     a step could name does nothing (a `run` of an actor not listed is skipped; a `complete_io`
     with nothing in flight only logs that). Nothing, once the version's code has failed."""
-    if k.failure is not None:
+    if k.history.failure is not None:
         return ()
     return (
-        *(Choice(actor.name) for actor in k.run_list),
-        *(Choice(actor.name) for actor in k.paused),
+        *(Choice(actor.name) for actor in k.sched.run_list),
+        *(Choice(actor.name) for actor in k.sched.paused),
         *(Choice(DISK, page.index) for page in k.device.outstanding),
     )
 
@@ -73,14 +92,14 @@ def runnable(k: World) -> tuple[Choice, ...]:
 def make_runnable(k: World, actor: Actor) -> None:
     if actor.state is not RUNNABLE:
         actor.state = RUNNABLE
-        k.run_list.append(actor)
+        k.sched.run_list.append(actor)
 
 
 def dispatch(k: World, actor: Actor, until: str | None = None) -> None:
     """Run one actor until it sleeps, ends, or passes the named point `until`. Its code may log
     at most WORLD_CALLS_MAX events and pass as many named points on the way (sim/failure.py):
     past that, or if a version's code raises where the world catches it, the run fails."""
-    k.dispatches += 1
+    k.sched.dispatches += 1
     if k.observer is not None:
         k.observer(actor)
     if isinstance(actor, Iocb) and actor.gen is None:
@@ -91,7 +110,7 @@ def dispatch(k: World, actor: Actor, until: str | None = None) -> None:
     if actor.state is PAUSED:
         k.log(actor.name, Message.RESUME)
     actor.state = RUNNING
-    k.current = actor
+    k.sched.current = actor
     events = k.events
     events.limit = events.seq + WORLD_CALLS_MAX
     points = 0
@@ -115,7 +134,7 @@ def dispatch(k: World, actor: Actor, until: str | None = None) -> None:
                 _stop(gen, VersionMisuse(f"yielded {point!r}, neither a sleep nor a named point"))
             if point.name == until:
                 actor.state = PAUSED
-                k.paused.append(actor)
+                k.sched.paused.append(actor)
                 k.log(actor.name, Message.PAUSE, (point.name,))
                 break
     except VersionTimeout as exc:  # always: a loop in any version is a finding
@@ -131,7 +150,7 @@ def dispatch(k: World, actor: Actor, until: str | None = None) -> None:
             fail(k, actor, CRASH, "exception", one_line(exc), exc)
     finally:
         events.limit = NO_LIMIT
-        k.current = None
+        k.sched.current = None
 
 
 #: What a version that passes too many named points in one dispatch is told.
@@ -151,8 +170,8 @@ def fail(k: World, actor: Actor, check: str, how: str, detail: str, exc: BaseExc
     no drain). The actor's code is gone with the exception that ended it."""
     k.events.limit = NO_LIMIT  # what follows logs, and must not run out of the budget again
     request: Request | None = getattr(actor, "request", None)
-    if k.failure is None:
-        k.failure = VersionFailure(
+    if k.history.failure is None:
+        k.history.failure = VersionFailure(
             check=check,
             how=how,
             detail=detail,
@@ -165,7 +184,7 @@ def fail(k: World, actor: Actor, check: str, how: str, detail: str, exc: BaseExc
         k.log("kernel", Message.VERSION_FAILED, (check, how, detail))
     actor.gen = None
     actor.state = IDLE
-    k.run_list.clear()
+    k.sched.run_list.clear()
 
 
 def settle(k: World) -> None:
@@ -174,7 +193,7 @@ def settle(k: World) -> None:
     dispatched = 0
     watch: StormWatch | None = None
     bound = k.config.settle_bound
-    while k.run_list and k.failure is None:
+    while k.sched.run_list and k.history.failure is None:
         if dispatched >= WATCH_AFTER and k.cut_storms:
             # A retry storm repeats: skip its whole cycles (sim/storm.py).
             if watch is None:
@@ -184,18 +203,18 @@ def settle(k: World) -> None:
         if dispatched >= bound:
             storm = tuple(
                 sorted(
-                    ((n, c) for n, c in runs.items() if n in k.iocbs),
+                    ((n, c) for n, c in runs.items() if n in k.sched.iocbs),
                     key=lambda item: (-item[1], item[0]),
                 )
             )
-            k.bound_hits.append(SettleBoundHit(step=k.step_index, iocbs=storm))
-            still = tuple(a.name for a in k.run_list)
+            k.history.bound_hits.append(SettleBoundHit(step=k.step_index, iocbs=storm))
+            still = tuple(a.name for a in k.sched.run_list)
             k.log("sched", Message.BOUND, (k.config.settle_bound, still))
             return
-        if k.dispatches >= DISPATCHES_MAX:
-            k.budget_hit = True
+        if k.sched.dispatches >= DISPATCHES_MAX:
+            k.sched.budget_hit = True
             return
-        actor = k.run_list.pop(0)
+        actor = k.sched.run_list.pop(0)
         dispatched += 1
         runs[actor.name] = runs.get(actor.name, 0) + 1
         if watch is None:
@@ -212,7 +231,9 @@ def run_actor(k: World, step: Step) -> bool:
     not."""
     name = step.actor
     assert name is not None
-    actor: Actor | None = k.iocbs.get(name) if step.iocb is not None else k.tasks.get(name)
+    actor: Actor | None = (
+        k.sched.iocbs.get(name) if step.iocb is not None else k.sched.tasks.get(name)
+    )
     if actor is None:
         k.log(name, Message.SKIP_UNKNOWN, (name,))
         return False
@@ -220,9 +241,9 @@ def run_actor(k: World, step: Step) -> bool:
         k.log(name, Message.SKIP_RUN, (name, actor.state))
         return False
     if actor.state is RUNNABLE:
-        k.run_list.remove(actor)
+        k.sched.run_list.remove(actor)
     else:
-        k.paused.remove(actor)
+        k.sched.paused.remove(actor)
     dispatch(k, actor, step.until)
     return True
 
@@ -231,10 +252,14 @@ def drain(k: World) -> None:
     """After the last step: resume paused actors, settle, complete I/O oldest first (R4)."""
     k.step_index = len(k.case.steps)
     k.log("sched", Message.DRAIN)
-    for actor in k.paused:
+    for actor in k.sched.paused:
         make_runnable(k, actor)
-    k.paused.clear()
+    k.sched.paused.clear()
     settle(k)
-    while (page := k.device.oldest()) is not None and not k.budget_hit and k.failure is None:
+    while (
+        (page := k.device.oldest()) is not None
+        and not k.sched.budget_hit
+        and k.history.failure is None
+    ):
         k.end_page_writeback(page, error=False)
         settle(k)

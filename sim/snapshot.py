@@ -19,8 +19,8 @@ if TYPE_CHECKING:
 
 def actors(k: World) -> Iterator[Actor]:
     """Every task, then every iocb, in the order they first appeared."""
-    yield from k.tasks.values()
-    yield from k.iocbs.values()
+    yield from k.sched.tasks.values()
+    yield from k.sched.iocbs.values()
 
 
 class _Unmatched:
@@ -67,17 +67,17 @@ def state_key(k: World) -> tuple[object, ...]:
 def _state_key(k: World, unmatched: object) -> tuple[object, ...]:
     device = k.device
     gens = {0}
-    for p in k.all_pages:
+    for p in k.cache.allocated:
         gens.add(p.gen)
         if p.io_gen is not None:
             gens.add(p.io_gen)
     gens.update(device.disk_gen.values())
     gens.update(io.gen for io in device.io_log)
-    for r in k.requests:
+    for r in k.history.requests:
         gens.update(g for _serial, g in r.generations.values())
         gens.update(ps.gen for ps in r.pages_at_completion)
         gens.update(ps.disk_gen for ps in r.pages_at_completion if ps.disk_gen is not None)
-    for prog in k.progress:
+    for prog in k.history.progress:
         gens.update(ps.gen for ps in prog.pages)
         gens.update(ps.disk_gen for ps in prog.pages if ps.disk_gen is not None)
     rank = {g: i for i, g in enumerate(sorted(gens))}
@@ -102,11 +102,11 @@ def _state_key(k: World, unmatched: object) -> tuple[object, ...]:
             p.task_refs,
             p.task_locked,
         )
-        for p in k.all_pages
+        for p in k.cache.allocated
     )
     queues = tuple(
         tuple((e.owner.name, e.aio, None if e.page is None else e.page.serial) for e in q)
-        for q in k.queues
+        for q in k.waits.queues
     )
     # The history the oracle reads: results, what each request wrote, the pages as they were
     # at its completion and at each progress report, failed I/O.
@@ -118,11 +118,11 @@ def _state_key(k: World, unmatched: object) -> tuple[object, ...]:
             tuple(sorted((i, s, rank[g]) for i, (s, g) in r.generations.items())),
             tuple(state(ps) for ps in r.pages_at_completion),
         )
-        for r in k.requests
+        for r in k.history.requests
     )
     progress = tuple(
         (prog.request, prog.pos, prog.nbytes, tuple(state(ps) for ps in prog.pages))
-        for prog in k.progress
+        for prog in k.history.progress
     )
     failed_io = tuple((io.serial, rank[io.gen]) for io in device.io_log if io.error)
     running = []
@@ -153,15 +153,15 @@ def _state_key(k: World, unmatched: object) -> tuple[object, ...]:
         tuple(sorted((i, rank[g]) for i, g in device.disk_gen.items())),
         queues,
         tuple(p.serial for p in device.outstanding),
-        tuple(a.name for a in k.run_list),
-        tuple(a.name for a in k.paused),
+        tuple(a.name for a in k.sched.run_list),
+        tuple(a.name for a in k.sched.paused),
         requests,
         progress,
         failed_io,
         tuple(running),
-        tuple((b.kind, b.by_case, b.request) for b in k.bugs),
-        tuple(hit.iocbs for hit in k.bound_hits),
-        k.failure,
+        tuple((b.kind, b.by_case, b.request) for b in k.history.bugs),
+        tuple(hit.iocbs for hit in k.history.bound_hits),
+        k.history.failure,
     )
 
 
@@ -176,16 +176,16 @@ def freeze(k: World) -> RunRecord:
             submitted_at=req.submitted_at,
             result=req.result,
             completed_at=req.completed_at,
-            retries=k.iocbs[req.id.actor].retries if req.kind == "aio_write" else 0,
+            retries=k.sched.iocbs[req.id.actor].retries if req.kind == "aio_write" else 0,
             not_on_disk_at_completion=req.not_on_disk,
             generations=tuple((i, s, g) for i, (s, g) in sorted(req.generations.items())),
             pages_at_completion=req.pages_at_completion,
             wakeups=tuple(req.wakeups),
             completed_seq=req.completed_seq,
         )
-        for req in k.requests
+        for req in k.history.requests
     )
-    queued = tuple((q.index, entry.owner.name) for q in k.queues for entry in q)
+    queued = tuple((q.index, entry.owner.name) for q in k.waits.queues for entry in q)
     sleepers = [a for a in actors(k) if a.state == ActorState.ASLEEP]
     asleep = tuple(a.name for a in sleepers)
     # What each sleeper waits on, and whether a case task's own lock_page holds it there.
@@ -195,27 +195,27 @@ def freeze(k: World) -> RunRecord:
         if (e := a.sync_entry) is not None and e.page is not None
     )
     final = FinalState(
-        pages=tuple(k.page_state(p) for p in k.all_pages),
+        pages=tuple(k.page_state(p) for p in k.cache.allocated),
         queued=queued,
         asleep=asleep,
         asleep_on=asleep_on,
         outstanding_io=tuple(p.index for p in k.device.outstanding),
-        runnable=tuple(a.name for a in k.run_list),
-        paused=tuple(a.name for a in k.paused),
+        runnable=tuple(a.name for a in k.sched.run_list),
+        paused=tuple(a.name for a in k.sched.paused),
     )
     return RunRecord(
         case=k.case,
         version=k.version.name,
         requests=requests,
-        kernel_bugs=tuple(k.bugs),
-        settle_bound_hits=tuple(k.bound_hits),
-        skipped_steps=tuple(k.skipped),
+        kernel_bugs=tuple(k.history.bugs),
+        settle_bound_hits=tuple(k.history.bound_hits),
+        skipped_steps=tuple(k.history.skipped),
         events=k.events.frozen(),
         events_elided=k.events.elided,
         final=final,
-        budget_hit=k.budget_hit,
-        progress=tuple(k.progress),
+        budget_hit=k.sched.budget_hit,
+        progress=tuple(k.history.progress),
         io_log=tuple(k.device.io_log),
         messages=k.events.messages(),
-        failure=k.failure,
+        failure=k.history.failure,
     )

@@ -47,7 +47,7 @@ def take_step(k: World, step: Step) -> None:
     elif op == "settle":
         k.settle()
     if not ok:
-        k.skipped.append(k.step_index)
+        k.history.skipped.append(k.step_index)
     if k.config.auto_settle:
         k.settle()
 
@@ -56,9 +56,9 @@ def _task_work(k: World, step: Step) -> bool:
     """Give the step's work to its task, unless the task is busy or (`unlock_page`) the page is
     locked by someone else (R16): then the step is skipped."""
     assert step.task is not None
-    task = k.tasks.get(step.task)
+    task = k.sched.tasks.get(step.task)
     if task is None:
-        task = k.tasks[step.task] = Task(name=step.task)
+        task = k.sched.tasks[step.task] = Task(name=step.task)
     if task.gen is not None:
         k.log(step.task, Message.SKIP_BUSY, (step.op, step.task, task.state))
         return False
@@ -71,7 +71,9 @@ def _task_work(k: World, step: Step) -> bool:
     if step.op in ("sync_write", "write"):
         assert step.pos is not None and step.count is not None
         # A task may make several requests: the second is reported as "T#2", and so on.
-        earlier = sum(1 for r in k.requests if r.kind != "aio_write" and r.id.actor == step.task)
+        earlier = sum(
+            1 for r in k.history.requests if r.kind != "aio_write" and r.id.actor == step.task
+        )
         req = Request(
             id=RequestId(step.task, earlier + 1),
             kind=step.op,
@@ -79,7 +81,7 @@ def _task_work(k: World, step: Step) -> bool:
             count=step.count,
             submitted_at=k.step_index,
         )
-        k.requests.append(req)
+        k.history.requests.append(req)
         task.request = req
         work = k.sync_write(task, req) if step.op == "sync_write" else k.buffered_write(task, req)
     elif step.op == "truncate":

@@ -80,11 +80,11 @@ def storm_key(k: World) -> tuple[object, ...]:
             p.task_refs,
             p.task_locked,
         )
-        for p in k.all_pages
+        for p in k.cache.allocated
     )
     queues = tuple(
         tuple((e.owner.name, e.aio, None if e.page is None else e.page.serial) for e in q.entries)
-        for q in k.queues
+        for q in k.waits.queues
     )
     iocbs = tuple(
         (
@@ -100,10 +100,11 @@ def storm_key(k: World) -> tuple[object, ...]:
             _entry(i.entry),
             _entry(i.sync_entry),
         )
-        for i in k.iocbs.values()
+        for i in k.sched.iocbs.values()
     )
     tasks = tuple(
-        (t.name, t.state, t.gen is None, t.doing, _entry(t.sync_entry)) for t in k.tasks.values()
+        (t.name, t.state, t.gen is None, t.doing, _entry(t.sync_entry))
+        for t in k.sched.tasks.values()
     )
     device = k.device
     return (
@@ -112,19 +113,19 @@ def storm_key(k: World) -> tuple[object, ...]:
         queues,
         iocbs,
         tasks,
-        tuple(a.name for a in k.run_list),
-        tuple(a.name for a in k.paused),
+        tuple(a.name for a in k.sched.run_list),
+        tuple(a.name for a in k.sched.paused),
         tuple(p.serial for p in device.outstanding),
         tuple(device.disk_gen.items()),
         len(device.io_log),
         k.next_gen,
         k.i_size,
-        tuple(r.result for r in k.requests),
-        len(k.bugs),
-        len(k.progress),
-        len(k.bound_hits),
-        len(k.skipped),
-        k.budget_hit,
+        tuple(r.result for r in k.history.requests),
+        len(k.history.bugs),
+        len(k.history.progress),
+        len(k.history.bound_hits),
+        len(k.history.skipped),
+        k.sched.budget_hit,
     )
 
 
@@ -174,12 +175,12 @@ class StormWatch:
         if the state repeats an earlier one, apply as many whole cycles as fit before `bound`
         (and the world's `limit` on dispatches) and return the dispatches skipped; else 0."""
         key = storm_key(k)
-        iocbs = list(k.iocbs.values())
+        iocbs = list(k.sched.iocbs.values())
         mark = _Mark(
             dispatched,
             k.events.seq,
             tuple(i.retries for i in iocbs),
-            tuple(len(r.wakeups) for r in k.requests),
+            tuple(len(r.wakeups) for r in k.history.requests),
             tuple(sorted(runs.items())),
         )
         earlier = self._marks.get(key)
@@ -189,7 +190,7 @@ class StormWatch:
             return 0
         self.done = True
         period = dispatched - earlier.dispatched
-        cycles = min((bound - dispatched) // period, (limit - k.dispatches) // period)
+        cycles = min((bound - dispatched) // period, (limit - k.sched.dispatches) // period)
         length = mark.seq - earlier.seq
         if cycles <= 0 or length <= 0:
             return 0
@@ -221,11 +222,11 @@ def _apply(
         if i.name in retried:
             i.retries += cycles * retried[i.name]
             i.work_started += cycles * length
-    for request, before, now in zip(k.requests, earlier.wakeups, mark.wakeups, strict=True):
+    for request, before, now in zip(k.history.requests, earlier.wakeups, mark.wakeups, strict=True):
         if now != before:
             request.wakeups.extend(request.wakeups[before:now] * cycles)
     before_runs = dict(earlier.runs)
     for name, count in mark.runs:
         runs[name] = count + cycles * (count - before_runs.get(name, 0))
-    k.dispatches += cycles * period
-    k.dispatches_skipped += cycles * period
+    k.sched.dispatches += cycles * period
+    k.sched.dispatches_skipped += cycles * period

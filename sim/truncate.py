@@ -126,7 +126,9 @@ def drop_page_lock(k: World, task: Task, index: int) -> Gen[None]:
     """Another task drops a lock it holds. It never releases a lock someone else holds: that
     would break the holder's mutual exclusion, which no kernel path does."""
     held = [
-        p for p in k.all_pages if p.task_locked and p.lock_owner == task.name and p.index == index
+        p
+        for p in k.cache.allocated
+        if p.task_locked and p.lock_owner == task.name and p.index == index
     ]
     page = held[0] if held else k.cache.get(index)
     if page is None:

@@ -13,7 +13,7 @@ scheduling).
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -31,14 +31,12 @@ class WaitEntry:
     queue: int | None = None  # the index of the queue it is on; None while on none
 
 
+@dataclass(eq=False)
 class WaitQueue:
-    """One hashed wait queue of the table (`World.queues[index]`)."""
+    """One hashed wait queue of the table (`WaitTable.queues[index]`)."""
 
-    __slots__ = ("entries", "index")
-
-    def __init__(self, index: int) -> None:
-        self.index = index
-        self.entries: list[WaitEntry] = []
+    index: int
+    entries: list[WaitEntry] = field(default_factory=list)
 
     def add(self, entry: WaitEntry) -> None:
         """prepare_to_wait: the entry goes in at the head (R1)."""
@@ -59,3 +57,16 @@ class WaitQueue:
 
     def __len__(self) -> int:
         return len(self.entries)
+
+
+@dataclass(eq=False)
+class WaitTable:
+    """The zone's hashed wait-queue table (rule 6, R9): its queues, and the pages a case pinned
+    to a queue by index (`config.queue_of`)."""
+
+    queues: list[WaitQueue]
+    pinned: dict[int, int]
+
+    @classmethod
+    def of_size(cls, size: int, pinned: dict[int, int]) -> WaitTable:
+        return cls([WaitQueue(index) for index in range(size)], pinned)

@@ -33,23 +33,21 @@ from collections.abc import Callable
 from typing import Any, ClassVar
 
 from pagefuzz.sim import aio, blockdev, filemap, sched, snapshot, steps, storm, truncate, write
-from pagefuzz.sim.actors import Actor, Iocb, Request, Task
+from pagefuzz.sim.actors import Actor, Iocb, Task
 from pagefuzz.sim.case import Case, Step
 from pagefuzz.sim.cint import PAGE_CACHE_SIZE
 from pagefuzz.sim.eventlog import EventLog, MessageLog
 from pagefuzz.sim.events import Message, MessageType
-from pagefuzz.sim.failure import VersionFailure
+from pagefuzz.sim.history import History
 from pagefuzz.sim.mm import Page, PageCache
 from pagefuzz.sim.points import LOOKUP, PAGE, Gen
 from pagefuzz.sim.record import (
     KernelBug,
     PageState,
-    Progress,
     RequestId,
     RunRecord,
-    SettleBoundHit,
 )
-from pagefuzz.sim.waitqueue import WaitQueue
+from pagefuzz.sim.waitqueue import WaitTable
 
 Operator = Callable[["World", Actor, Page], Gen[int]]
 
@@ -115,47 +113,29 @@ class World:
         #: when the version is declared stateless; False runs every dispatch (the proof's
         #: uncut run).
         self.cut_storms = storm.cuttable(self) if cut_storms is None else cut_storms
-        #: Dispatches applied arithmetically instead of run (not part of the record).
-        self.dispatches_skipped = 0
-        # The page cache and every struct page ever allocated (by serial).
+        # The world's state, one component per thing modelled (sim/keys.py derives the
+        # explorer's and the storm cut's keys from their declared fields).
         self.cache = PageCache()
-        self.all_pages: list[Page] = []
-        # The hashed wait-queue table, and the pages pinned to a queue by index (R9).
-        self.queues = [WaitQueue(index) for index in range(self.config.wait_queues)]
-        self.pins = dict(self.config.queue_of)
-        self.device = blockdev.BlockDevice(self.config.file_pages)
-        # The scheduler's lists (sim/sched.py): runnable in order, paused in the order they paused.
-        self.run_list: list[Actor] = []
-        self.paused: list[Actor] = []
-        self.tasks: dict[str, Task] = {}
-        self.iocbs: dict[str, Iocb] = {}
+        self.waits = WaitTable.of_size(self.config.wait_queues, dict(self.config.queue_of))
+        self.device = blockdev.BlockDevice.for_file(self.config.file_pages)
+        self.sched = sched.Scheduler()
+        self.history = History()
         #: The VM's own kernel threads (reclaim, background write-out): they lock pages, never
         #: sleep, and are never scheduled.
         self.vm = Actor(name="vm")
-        # What the record keeps.
-        self.requests: list[Request] = []
         self.events = EventLog() if events is None else events
         if isinstance(self.events, MessageLog):
             self.log = self.events.world_log  # type: ignore[method-assign]  # one call per event
-        self.bugs: list[KernelBug] = []
-        self.bound_hits: list[SettleBoundHit] = []
-        self.skipped: list[int] = []
-        self.progress: list[Progress] = []
         self.step_index = 0
         self.steps_taken = 0
         self.next_gen = 1
-        self.dispatches = 0
-        self.budget_hit = False
+        self.i_size = self.config.file_pages * PAGE_CACHE_SIZE
         #: Whether an exception from the version's code is a finding (`crash`) rather than a
         #: harness error: for versions from outside the package (sim/failure.py).
         self.catch_version_errors = catch_version_errors
-        #: How the version's code failed, if it did: the run ends there (sim/failure.py).
-        self.failure: VersionFailure | None = None
         #: Called with the actor at each dispatch, if set: how the process hosting a version
         #: from outside the package knows what was running when it died.
         self.observer: Callable[[Actor], None] | None = None
-        self.current: Actor | None = None
-        self.i_size = self.config.file_pages * PAGE_CACHE_SIZE
         for index in range(self.config.file_pages):
             self.cache.insert(self.page_cache_alloc(index))
 
@@ -232,7 +212,7 @@ class World:
     def bug(
         self, kind: str, what: str, request: RequestId | None = None, by_case: bool = False
     ) -> None:
-        self.bugs.append(
+        self.history.bugs.append(
             KernelBug(
                 by_case=by_case,
                 step=self.step_index,
@@ -267,7 +247,7 @@ class World:
     def step(self, step: Step) -> None:
         """Take the next step of the schedule (its index: the number of steps taken before);
         nothing once the version's code has failed (the run ended there)."""
-        if self.failure is not None:
+        if self.history.failure is not None:
             return
         self.step_index = self.steps_taken
         self.do_step(step)
@@ -281,12 +261,12 @@ class World:
         """Take every step of the case, without the drain."""
         for step in self.case.steps:
             self.step(step)
-            if self.budget_hit or self.failure is not None:
+            if self.sched.budget_hit or self.history.failure is not None:
                 break
 
     def finish(self) -> RunRecord:
         """Drain and freeze (a run its version's failure ended is not drained)."""
-        if not self.budget_hit and self.failure is None:
+        if not self.sched.budget_hit and self.history.failure is None:
             self.drain()
         return self.freeze()
 

@@ -75,7 +75,7 @@ def note_progress(k: World, req: Request, pos: int, nbytes: int) -> None:
     pages = tuple(
         k.page_state(p) for i in page_range(pos, nbytes) if (p := k.cache.get(i)) is not None
     )
-    k.progress.append(
+    k.history.progress.append(
         Progress(
             step=k.step_index,
             seq=k.events.seq,

@@ -78,8 +78,8 @@ class DropsWakeup(AioWaiting):
         if wait is None or not page.writeback:
             return (yield from super().page_waiter(k, ctx, page))
         if wait.queue is None:
-            wrong = (k.page_waitqueue(page) + 1) % len(k.queues)
-            k.queues[wrong].add(wait)
+            wrong = (k.page_waitqueue(page) + 1) % len(k.waits.queues)
+            k.waits.queues[wrong].add(wait)
         return -EIOCBRETRY
 
 

@@ -217,11 +217,11 @@ def test_state_key_with_dropped_history_equals_no_other() -> None:
         return w
 
     full = world(None)
-    assert full.tasks["T"].state == "asleep" and full.tasks["T"].gen is not None
-    assert full.events.elided == 0 and full.bound_hits
+    assert full.sched.tasks["T"].state == "asleep" and full.sched.tasks["T"].gen is not None
+    assert full.events.elided == 0 and full.history.bound_hits
     assert full.state_key() == world(None).state_key()
     small = world(EventLog(3, 2))
-    assert small.events.since(full.tasks["T"].work_started)[1] > 0
+    assert small.events.since(full.sched.tasks["T"].work_started)[1] > 0
     assert small.state_key() != world(EventLog(3, 2)).state_key()
 
 

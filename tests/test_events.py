@@ -123,7 +123,7 @@ def _observed() -> dict[str, object]:
             for step in case.steps:
                 world.step(step)
                 keys.append(world.state_key())
-                if world.budget_hit:
+                if world.sched.budget_hit:
                     break
             records[name] = world.finish()
             out[f"{path.stem} {name} keys"] = keys

@@ -60,10 +60,10 @@ def test_a_storm_worked_by_hand(settle_bound: int) -> None:
     assert repr(cut_record) == repr(uncut_record)
     runs = {r.name: (r.retries, r.result) for r in cut_record.requests}
     assert runs == {"A": (settle_bound // 2 + 1, 4096), "B": (settle_bound // 2 + 1, 4096)}
-    assert cut.dispatches == uncut.dispatches
-    assert uncut.dispatches_skipped == 0
+    assert cut.sched.dispatches == uncut.sched.dispatches
+    assert uncut.sched.dispatches_skipped == 0
     # Everything past the watch's first cycles and the last whole cycle is skipped.
-    assert cut.dispatches_skipped >= settle_bound - 16
+    assert cut.sched.dispatches_skipped >= settle_bound - 16
 
 
 @pytest.mark.parametrize("settle_bound", [64, 1000])
@@ -82,7 +82,7 @@ def test_cut_runs_equal_uncut_runs_on_random_cases(settle_bound: int) -> None:
             uncut = World(case, version, cut_storms=False)
             a, b = cut.run(), uncut.run()
             assert repr(a) == repr(b), case.to_json()
-            skipped += cut.dispatches_skipped
+            skipped += cut.sched.dispatches_skipped
         cut_eval = evaluate_records(case, [World(case, v).run() for v in versions])
         uncut_eval = evaluate_records(
             case, [World(case, v, cut_storms=False).run() for v in versions]

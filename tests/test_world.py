@@ -58,7 +58,7 @@ def test_runnable_lists_the_run_list_the_paused_and_the_disk() -> None:
         (4, (Choice("A"), Choice("B"))),
         (5, (Choice("A"), Choice("B"))),
     ]
-    assert world.iocbs["B"].state == "paused"
+    assert world.sched.iocbs["B"].state == "paused"
     assert world.finish().skipped_steps == (5,)
 
 
