@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
+from pagefuzz.sim.case import Step
 from pagefuzz.sim.mm import page_range
 from pagefuzz.sim.points import Gen
 from pagefuzz.sim.record import PageState, RequestId, Wakeup
@@ -42,6 +43,9 @@ class Actor:
     state: ActorState = ActorState.IDLE
     sync_entry: WaitEntry | None = None
     work_started: int = 0  # the seq of the first event of its current code
+    #: Where it last went to sleep: the wait function, the page's index and the queue (the
+    #: values of its `sleep` event; the storm cut compares them, sim/storm.py).
+    slept_at: tuple[str, int, int | None] | None = None
 
     @property
     def io_wait(self) -> WaitEntry | None:
@@ -53,6 +57,8 @@ class Actor:
 class Task(Actor):
     request: Request | None = None
     doing: str = ""  # the op of its current or last piece of work
+    #: The case step whose work it is doing (or did last): its arguments are its code's.
+    step: Step | None = None
 
 
 @dataclass(eq=False)
@@ -97,3 +103,21 @@ class Request:
 
     def index_range(self) -> range:
         return page_range(self.pos, self.count)
+
+
+@dataclass(eq=False)
+class Scheduler:
+    """The scheduler's state: the run list in order, the actors paused (in the order they
+    paused), every task and iocb by name, the one running, and the dispatch counts."""
+
+    run_list: list[Actor] = field(default_factory=list)
+    paused: list[Actor] = field(default_factory=list)
+    tasks: dict[str, Task] = field(default_factory=dict)
+    iocbs: dict[str, Iocb] = field(default_factory=dict)
+    #: The actor being dispatched (None between dispatches).
+    current: Actor | None = None
+    dispatches: int = 0
+    #: Dispatches applied arithmetically instead of run (sim/storm.py; not in the record).
+    dispatches_skipped: int = 0
+    #: DISPATCHES_MAX was reached: the run stopped there.
+    budget_hit: bool = False

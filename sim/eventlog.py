@@ -76,11 +76,6 @@ class EventLog:
             self.elided += 1
         tail.append(event)
 
-    def last_call(self) -> tuple[MessageType, tuple[Any, ...]]:
-        """The message and values of the event logged last (there must be one)."""
-        event = self._tail[-1] if self._tail else self._head[-1]
-        return event.message, event.args
-
     def repeat(self, start: int, cycles: int, runs_added: dict[str, int]) -> bool:
         """Log `cycles` more repetitions of the events numbered `start` to `seq - 1` (a retry
         storm's cycle, sim/storm.py), renumbered, each `run` event counting the runs its iocb
@@ -165,7 +160,7 @@ class MessageLog(EventLog):
     events (only sequence numbers, which stay exact), and a campaign's coverage features read
     only which message followed which; building each event's tuple cost a third of a run."""
 
-    __slots__ = ("_first", "_last_args", "_last_message", "_messages")
+    __slots__ = ("_first", "_messages")
 
     def __init__(self, first: int = 0) -> None:
         """A log whose first event will be numbered `first` (a run that stops keeping its
@@ -174,8 +169,6 @@ class MessageLog(EventLog):
         self.seq = first
         self._first = first
         self._messages: list[MessageType] = []
-        self._last_message: MessageType = Message.DRAIN
-        self._last_args: tuple[Any, ...] = ()
 
     def log(
         self,
@@ -195,14 +188,9 @@ class MessageLog(EventLog):
         self.seq += 1
         if self.seq > self.limit:
             out_of_world_calls()
-        self._last_message = message
-        self._last_args = args
         messages = self._messages
         if len(messages) < MESSAGES_KEPT:
             messages.append(message)
-
-    def last_call(self) -> tuple[MessageType, tuple[Any, ...]]:
-        return self._last_message, self._last_args
 
     def repeat(self, start: int, cycles: int, runs_added: dict[str, int]) -> bool:
         length = self.seq - start

@@ -101,7 +101,8 @@ def _sleep_on(k: World, ctx: Actor, page: Page, function: str) -> Gen[None]:
         entry = ctx.sync_entry = WaitEntry(owner=ctx, aio=False)
     entry.page = page
     _prepare_to_wait(k, entry, page)
-    k.log(ctx.name, Message.SLEEP, (function, page.index, entry.queue), page)
+    ctx.slept_at = (function, page.index, entry.queue)
+    k.log(ctx.name, Message.SLEEP, ctx.slept_at, page)
     yield SLEEP
 
 

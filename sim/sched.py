@@ -12,10 +12,9 @@ answers only "which task next").
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final, NamedTuple, NoReturn
 
-from pagefuzz.sim.actors import Actor, ActorState, Iocb, Request, Task
+from pagefuzz.sim.actors import Actor, ActorState, Iocb, Request
 from pagefuzz.sim.case import Step
 from pagefuzz.sim.events import Message
 from pagefuzz.sim.failure import (
@@ -47,24 +46,6 @@ RUNNABLE: Final = ActorState.RUNNABLE
 RUNNING: Final = ActorState.RUNNING
 ASLEEP: Final = ActorState.ASLEEP
 PAUSED: Final = ActorState.PAUSED
-
-
-@dataclass(eq=False)
-class Scheduler:
-    """The scheduler's state: the run list in order, the actors paused (in the order they
-    paused), every task and iocb by name, the one running, and the dispatch counts."""
-
-    run_list: list[Actor] = field(default_factory=list)
-    paused: list[Actor] = field(default_factory=list)
-    tasks: dict[str, Task] = field(default_factory=dict)
-    iocbs: dict[str, Iocb] = field(default_factory=dict)
-    #: The actor being dispatched (None between dispatches).
-    current: Actor | None = None
-    dispatches: int = 0
-    #: Dispatches applied arithmetically instead of run (sim/storm.py; not in the record).
-    dispatches_skipped: int = 0
-    #: DISPATCHES_MAX was reached: the run stopped there.
-    budget_hit: bool = False
 
 
 class Choice(NamedTuple):

@@ -10,8 +10,9 @@ import hashlib
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Final
 
-from pagefuzz.sim.actors import Actor, ActorState, Iocb
-from pagefuzz.sim.record import FinalState, PageState, RequestResult, RunRecord
+from pagefuzz.sim import keys
+from pagefuzz.sim.actors import Actor, ActorState
+from pagefuzz.sim.record import FinalState, RequestResult, RunRecord
 
 if TYPE_CHECKING:
     from pagefuzz.sim.world import World
@@ -44,7 +45,9 @@ def state_digest(k: World) -> bytes:
     and the whole schedule: that digest equals only another run of the same schedule in the same
     version, which reaches the same state (runs are deterministic)."""
     marker = ("elided-in", k.version.name, repr(k.case.steps))
-    return hashlib.blake2b(repr(_state_key(k, marker)).encode(), digest_size=DIGEST_SIZE).digest()
+    return hashlib.blake2b(
+        repr(keys.state_key(k, marker)).encode(), digest_size=DIGEST_SIZE
+    ).digest()
 
 
 def state_key(k: World) -> tuple[object, ...]:
@@ -61,108 +64,7 @@ def state_key(k: World) -> tuple[object, ...]:
     Data generations are replaced by their rank: no version reads them, and the oracle only
     compares them, so two runs that differ only in how many copies came before are the same
     state."""
-    return _state_key(k, _Unmatched())
-
-
-def _state_key(k: World, unmatched: object) -> tuple[object, ...]:
-    device = k.device
-    gens = {0}
-    for p in k.cache.allocated:
-        gens.add(p.gen)
-        if p.io_gen is not None:
-            gens.add(p.io_gen)
-    gens.update(device.disk_gen.values())
-    gens.update(io.gen for io in device.io_log)
-    for r in k.history.requests:
-        gens.update(g for _serial, g in r.generations.values())
-        gens.update(ps.gen for ps in r.pages_at_completion)
-        gens.update(ps.disk_gen for ps in r.pages_at_completion if ps.disk_gen is not None)
-    for prog in k.history.progress:
-        gens.update(ps.gen for ps in prog.pages)
-        gens.update(ps.disk_gen for ps in prog.pages if ps.disk_gen is not None)
-    rank = {g: i for i, g in enumerate(sorted(gens))}
-
-    def state(ps: PageState) -> tuple[object, ...]:
-        disk = None if ps.disk_gen is None else rank[ps.disk_gen]
-        return (ps.serial, ps.in_file, ps.dirty, ps.writeback, rank[ps.gen], disk)
-
-    pages = tuple(
-        (
-            p.serial,
-            p.index,
-            p.mapping,
-            p.locked,
-            p.lock_owner,
-            p.dirty,
-            p.writeback,
-            p.error,
-            p.refs,
-            rank[p.gen],
-            None if p.io_gen is None else rank[p.io_gen],
-            p.task_refs,
-            p.task_locked,
-        )
-        for p in k.cache.allocated
-    )
-    queues = tuple(
-        tuple((e.owner.name, e.aio, None if e.page is None else e.page.serial) for e in q)
-        for q in k.waits.queues
-    )
-    # The history the oracle reads: results, what each request wrote, the pages as they were
-    # at its completion and at each progress report, failed I/O.
-    requests = tuple(
-        (
-            r.id,
-            r.result,
-            r.completed_at is not None,
-            tuple(sorted((i, s, rank[g]) for i, (s, g) in r.generations.items())),
-            tuple(state(ps) for ps in r.pages_at_completion),
-        )
-        for r in k.history.requests
-    )
-    progress = tuple(
-        (prog.request, prog.pos, prog.nbytes, tuple(state(ps) for ps in prog.pages))
-        for prog in k.history.progress
-    )
-    failed_io = tuple((io.serial, rank[io.gen]) for io in device.io_log if io.error)
-    running = []
-    for actor in actors(k):
-        history: tuple[object, ...] = ()
-        if actor.gen is not None:
-            kept, dropped = k.events.since(actor.work_started)
-            history = tuple(e.key() for e in kept if e.actor == actor.name)
-            if dropped:
-                # Answers this code read may be among the dropped events: its locals cannot
-                # be shown equal to any other state's, so this key equals no other key.
-                history += (("elided", dropped, unmatched),)
-        extra: tuple[object, ...] = ()
-        if isinstance(actor, Iocb) and actor.request is not None:
-            # retry_bound compares runs with real wakeups: only their difference matters.
-            real = sum(1 for w in actor.request.wakeups if w.real)
-            extra = (
-                actor.left,
-                actor.pos,
-                actor.kicked,
-                actor.synced,
-                actor.completed,
-                actor.retries - real,
-            )
-        running.append((actor.name, actor.state, extra, history))
-    return (
-        pages,
-        tuple(sorted((i, rank[g]) for i, g in device.disk_gen.items())),
-        queues,
-        tuple(p.serial for p in device.outstanding),
-        tuple(a.name for a in k.sched.run_list),
-        tuple(a.name for a in k.sched.paused),
-        requests,
-        progress,
-        failed_io,
-        tuple(running),
-        tuple((b.kind, b.by_case, b.request) for b in k.history.bugs),
-        tuple(hit.iocbs for hit in k.history.bound_hits),
-        k.history.failure,
-    )
+    return keys.state_key(k, _Unmatched())
 
 
 def freeze(k: World) -> RunRecord:

@@ -94,6 +94,7 @@ def _task_work(k: World, step: Step) -> bool:
         assert step.page is not None
         work = k.drop_page_lock(task, step.page)
     task.doing = step.op
+    task.step = step
     k.log(step.task, Message.START, (step.op, step))
     task.gen = work
     task.work_started = k.events.seq

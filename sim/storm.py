@@ -27,11 +27,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Final, NamedTuple
 
-from pagefuzz.sim.actors import Actor, Iocb
-from pagefuzz.sim.events import Message
+from pagefuzz.sim import keys
+from pagefuzz.sim.actors import Actor, ActorState, Iocb
 
 if TYPE_CHECKING:
-    from pagefuzz.sim.waitqueue import WaitEntry
     from pagefuzz.sim.world import World
 
 #: Dispatches of one settle before looking for a repetition: short settles never pay for keys.
@@ -55,80 +54,6 @@ def cuttable(k: World) -> bool:
     return bool(type(k.version).__dict__.get("stateless", False))
 
 
-def _entry(entry: WaitEntry | None) -> tuple[int | None, int | None] | None:
-    if entry is None:
-        return None
-    return (entry.queue, None if entry.page is None else entry.page.serial)
-
-
-def storm_key(k: World) -> tuple[object, ...]:
-    """The world's state at a dispatch boundary, counters aside. Actors suspended mid-code are
-    keyed by where they wait only: `StormWatch` accepts a cycle only if none of them moved on."""
-    pages = tuple(
-        (
-            p.serial,
-            p.index,
-            p.mapping,
-            p.locked,
-            p.dirty,
-            p.writeback,
-            p.error,
-            p.refs,
-            p.gen,
-            p.io_gen,
-            p.lock_owner,
-            p.task_refs,
-            p.task_locked,
-        )
-        for p in k.cache.allocated
-    )
-    queues = tuple(
-        tuple((e.owner.name, e.aio, None if e.page is None else e.page.serial) for e in q.entries)
-        for q in k.waits.queues
-    )
-    iocbs = tuple(
-        (
-            i.name,
-            i.state,
-            i.gen is None,
-            i.kicked,
-            i.synced,
-            i.completed,
-            i.pos,
-            i.left,
-            min(i.retries, 2),  # read only as "first run or not" (wake_up_page's `real`)
-            _entry(i.entry),
-            _entry(i.sync_entry),
-        )
-        for i in k.sched.iocbs.values()
-    )
-    tasks = tuple(
-        (t.name, t.state, t.gen is None, t.doing, _entry(t.sync_entry))
-        for t in k.sched.tasks.values()
-    )
-    device = k.device
-    return (
-        pages,
-        tuple(k.cache.indices),
-        queues,
-        iocbs,
-        tasks,
-        tuple(a.name for a in k.sched.run_list),
-        tuple(a.name for a in k.sched.paused),
-        tuple(p.serial for p in device.outstanding),
-        tuple(device.disk_gen.items()),
-        len(device.io_log),
-        k.next_gen,
-        k.i_size,
-        tuple(r.result for r in k.history.requests),
-        len(k.history.bugs),
-        len(k.history.progress),
-        len(k.history.bound_hits),
-        len(k.history.skipped),
-        k.sched.budget_hit,
-    )
-
-
 class StormWatch:
     """One settle's watch for a repeating state (created by `settle` once it has run
     `WATCH_AFTER` dispatches)."""
@@ -149,17 +74,14 @@ class StormWatch:
         suspended before it if `fresh`, and whose events began at `seq`: did it leave hidden
         state as it found it? Yes if it was an iocb's run, started and ended here; or if it
         woke in a wait loop and went back to sleep in the same loop on the same page and queue
-        (its one event is a `sleep` like the one it slept with: the only place anything
-        sleeps, filemap's wait loops, logs nothing else before sleeping again, and leaving a
-        loop logs the lock it took or is seen by the caller's next event). Otherwise no cycle
-        may span this dispatch."""
-        events = k.events
+        (its one event was a sleep, where it slept before: the only place anything sleeps,
+        filemap's wait loops, records where on the actor and logs nothing else before sleeping
+        again, and leaving a loop logs the lock it took or is seen by the caller's next event).
+        Otherwise no cycle may span this dispatch."""
         last = self._sleeps.get(actor.name)
         slept = None
-        if events.seq == seq + 1 and actor.gen is not None:
-            message, args = events.last_call()
-            if message is Message.SLEEP:
-                slept = args
+        if k.events.seq == seq + 1 and actor.gen is not None and actor.state is ActorState.ASLEEP:
+            slept = actor.slept_at  # its one event was the sleep (filemap's _sleep_on)
         if slept is not None:
             self._sleeps[actor.name] = slept
         elif actor.name in self._sleeps:
@@ -174,7 +96,7 @@ class StormWatch:
         """At a dispatch boundary (`dispatched` made so far in this settle, `runs` per actor):
         if the state repeats an earlier one, apply as many whole cycles as fit before `bound`
         (and the world's `limit` on dispatches) and return the dispatches skipped; else 0."""
-        key = storm_key(k)
+        key = keys.storm_key(k)
         iocbs = list(k.sched.iocbs.values())
         mark = _Mark(
             dispatched,

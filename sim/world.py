@@ -32,8 +32,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, ClassVar
 
-from pagefuzz.sim import aio, blockdev, filemap, sched, snapshot, steps, storm, truncate, write
-from pagefuzz.sim.actors import Actor, Iocb, Task
+from pagefuzz.sim import (
+    aio,
+    blockdev,
+    filemap,
+    keys,
+    sched,
+    snapshot,
+    steps,
+    storm,
+    truncate,
+    write,
+)
+from pagefuzz.sim.actors import Actor, Iocb, Scheduler, Task
 from pagefuzz.sim.case import Case, Step
 from pagefuzz.sim.cint import PAGE_CACHE_SIZE
 from pagefuzz.sim.eventlog import EventLog, MessageLog
@@ -118,7 +129,7 @@ class World:
         self.cache = PageCache()
         self.waits = WaitTable.of_size(self.config.wait_queues, dict(self.config.queue_of))
         self.device = blockdev.BlockDevice.for_file(self.config.file_pages)
-        self.sched = sched.Scheduler()
+        self.sched = Scheduler()
         self.history = History()
         #: The VM's own kernel threads (reclaim, background write-out): they lock pages, never
         #: sleep, and are never scheduled.
@@ -225,22 +236,8 @@ class World:
         self.log("kernel", Message.BUG, (what,))
 
     def page_state(self, page: Page) -> PageState:
-        return PageState(
-            index=page.index,
-            serial=page.serial,
-            in_file=page.mapping,
-            locked=page.locked,
-            dirty=page.dirty,
-            writeback=page.writeback,
-            error=page.error,
-            refs=page.refs,
-            gen=page.gen,
-            io_gen=page.io_gen,
-            disk_gen=self.device.disk_gen.get(page.index),
-            lock_owner=page.lock_owner,
-            task_refs=page.task_refs,
-            task_locked=page.task_locked,
-        )
+        """The page's state now, as the record keeps it (sim/keys.py derives it from Page)."""
+        return keys.page_state(page, self.device)
 
     # ------------------------------------------------------------------------ a whole run
 
