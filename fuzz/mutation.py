@@ -1,10 +1,10 @@
 """Search power on unplanted bugs: the mutation benchmark (in the style of Magma's and FuzzBench's
-bug mode), over the single-change mutants of `fixed` in impls/mutants.py (docs/mutants.md).
+bug mode), over the single-change mutants of `fixed` in benchmarks/mutants.toml (docs/mutants.md).
 
 For each mutant:
 
 - each engine of fuzz/engines.ENGINES, for a few seeds, runs a fresh campaign on that mutant
-  alone, as a user would (`pagefuzz fuzz --versions py:impls/mutants.py:Class --fresh
+  alone, as a user would (`pagefuzz fuzz --versions py:benchmarks/mutants.py:Class --fresh
   --stop-on-finding`, in a child process, CI=true), and the campaign's first finding gives the
   executions to it; the minimised case it left is replayed against `fixed`, which must pass it
   (the finding is the mutation's, not a bug of fixed);
@@ -21,6 +21,8 @@ Nothing here is wired into `pagefuzz bench`: `measure_mutants` returns the numbe
 from __future__ import annotations
 
 import argparse
+import functools
+import importlib.util
 import json
 import os
 import statistics
@@ -37,16 +39,28 @@ from typing import Any, Final
 from pagefuzz.fuzz.engines import ENGINES
 from pagefuzz.fuzz.explore import Bound, Certificate, explore
 from pagefuzz.fuzz.files import write_json_atomic
-from pagefuzz.impls import mutants as mutants_module
 from pagefuzz.impls.fixed import Fixed
-from pagefuzz.impls.mutants import MUTANTS
 from pagefuzz.impls.registry import REGISTRY, register
 from pagefuzz.oracle.evaluate import evaluate
-from pagefuzz.sim import parse_case
+from pagefuzz.sim import Version, parse_case
 
-#: The file the campaigns load the mutants from (`py:FILE:Class`), resolved through the package's
-#: symbolic link to the source tree's impls/mutants.py.
-MUTANTS_FILE: Final = Path(mutants_module.__file__).resolve()
+#: The mutants' file, beside the package's source tree (a checkout's; the wheel has none): it
+#: builds them from their changes in benchmarks/mutants.toml. Campaigns load it as `py:FILE:Class`.
+MUTANTS_FILE: Final = Path(__file__).resolve().parents[1] / "benchmarks" / "mutants.py"
+
+
+@functools.cache
+def mutants() -> dict[str, type[Version]]:
+    """name (`fixed~...`) -> mutant class, loaded from MUTANTS_FILE once."""
+    if not MUTANTS_FILE.is_file():
+        raise FileNotFoundError(f"{MUTANTS_FILE}: the mutants need a checkout of pagefuzz")
+    spec = importlib.util.spec_from_file_location("pagefuzz_benchmark_mutants", MUTANTS_FILE)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    found: dict[str, type[Version]] = module.MUTANTS
+    return found
 
 #: The explorer's bounds, tried in this order; each is small enough to close a few lengths in a
 #: few seconds for one version. `auto`: settled steps (no `run`: every actor runs as far as it
@@ -110,14 +124,14 @@ def version_spec(cls: type) -> str:
 def _replays_on_fixed(case_json: dict[str, Any], name: str) -> dict[str, Any]:
     """The campaign's minimised case, run in `fixed` and in the mutant: the checks each fails."""
     case = parse_case({**case_json, "expect": None})
-    evaluation = evaluate(case, [Fixed(), MUTANTS[name]()])
+    evaluation = evaluate(case, [Fixed(), mutants()[name]()])
     fixed, mutant = evaluation.verdicts.values()
     return {"fixed_checks": sorted(set(fixed.checks)), "mutant_checks": sorted(set(mutant.checks))}
 
 
 def run_campaign(name: str, engine: str, seed: int, seconds: float) -> dict[str, Any]:
     """A fresh campaign on the mutant alone, stopped at its first finding; what it found first."""
-    cls = MUTANTS[name]
+    cls = mutants()[name]
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "c"
         started = time.monotonic()
@@ -165,7 +179,7 @@ def explore_mutant(
     """Each bound of EXPLORE_BOUNDS in turn until one shows a violation: the shortest length,
     the checks at it and the schedules it took; else how far each bound got."""
     if name not in REGISTRY:
-        register(name, MUTANTS[name])
+        register(name, mutants()[name])
     tried = []
     for label, bound in EXPLORE_BOUNDS:
         cert = _explore_bound(name, bound, seconds, clock)
@@ -259,7 +273,7 @@ def measure_mutants(
     """Every mutant (or `names`) against every engine for `seeds` seeds (campaigns of `seconds`,
     stopped at the first finding) and against the explorer's bounds."""
     settings = settings_for(quick, seeds, seconds)
-    chosen = names or list(MUTANTS)
+    chosen = names or list(mutants())
     started = time.monotonic()
     jobs: list[tuple[str, str, int]] = [
         (name, engine, seed)
@@ -299,9 +313,9 @@ def measure_mutants(
                     else "no violation within the bounds"
                 )
             )
-    mutants: list[dict[str, Any]] = []
+    entries: list[dict[str, Any]] = []
     for name in chosen:
-        cls = MUTANTS[name]
+        cls = mutants()[name]
         per_engine: dict[str, Any] = {}
         for engine in engines:
             rows = runs[name][engine]
@@ -322,7 +336,7 @@ def measure_mutants(
         }
         if not any(v["found"] for v in per_engine.values()):
             entry["reason"] = reason_unfound(explored[name])
-        mutants.append(entry)
+        entries.append(entry)
     return {
         "format": "pagefuzz/mutation-bench-v1",
         "settings": {
@@ -336,7 +350,7 @@ def measure_mutants(
         },
         "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
         "seconds": round(time.monotonic() - started, 1),
-        "mutants": mutants,
+        "mutants": entries,
     }
 
 
@@ -397,7 +411,7 @@ def render_mutants(result: dict[str, Any]) -> str:
     lines = [
         "## Search power on unplanted bugs: mutants of `fixed`",
         "",
-        f"{len(result['mutants'])} single-change mutants of `fixed` (impls/mutants.py, "
+        f"{len(result['mutants'])} single-change mutants of `fixed` (benchmarks/mutants.toml, "
         "docs/mutants.md). Per engine: seeds whose fresh campaign on the mutant alone found it "
         f"within {s['campaign_seconds']:.0f} s / seeds, and the median executions to the first "
         f"finding (seeds 1-{s['seeds']}, `--stop-on-finding`, {s['jobs_side_by_side']} "
@@ -457,7 +471,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--seeds", type=int, default=None)
     parser.add_argument("--seconds", type=float, default=None)
-    parser.add_argument("--only", action="append", choices=list(MUTANTS), default=None)
+    parser.add_argument("--only", action="append", choices=list(mutants()), default=None)
     parser.add_argument("--engine", action="append", choices=list(ENGINES), default=None)
     parser.add_argument("--json", type=Path, default=None, help="write the result here")
     parser.add_argument("--markdown", type=Path, default=None, help="write the section here")

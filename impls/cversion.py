@@ -36,6 +36,7 @@ generator, as a Python version's would be.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar, Final, cast
@@ -48,13 +49,15 @@ from pagefuzz.sim.cint import signed, unsigned
 from pagefuzz.sim.failure import WHERE_ATTR, WORLD_CALLS_MAX, VersionTimeout
 from pagefuzz.sim.mm import Page
 from pagefuzz.sim.points import LOOKUP, PAGE, Gen, Yield
-from pagefuzz.sim.world import Operator, Version, World
+from pagefuzz.sim.world import Kernel, Operator, Version
 
 #: What the user's file must define.
 REQUIRED: Final = ("operate_on_page_range", "page_writer", "page_waiter")
 
-#: What Python sees of the translation unit (cffi's cdef).
-CDEF: Final = """
+#: What Python sees of the translation unit (cffi's cdef), but for the calls into the world: those
+#: are declared once, in kernel.h, and `cdef` adds them from there (`callback_prototypes`).
+ENTRY_POINTS: Final = """
+typedef unsigned long pgoff_t;
 struct address_space { ...; };
 struct page { unsigned long index; struct address_space *mapping; unsigned long pf_serial; ...; };
 struct pagevec { unsigned int nr; struct page *pages[16]; ...; };
@@ -72,21 +75,28 @@ long long pf_operate(struct pf_frame *frame, int op, long long pos, size_t count
 int pf_page_writer(struct pf_frame *frame, struct page *page);
 int pf_page_waiter(struct pf_frame *frame, struct page *page);
 
-extern "Python" int pf_cb_lookup(struct pagevec *, unsigned long, unsigned int, unsigned long *);
-extern "Python" int pf_cb_pagevec_release(struct pagevec *);
-extern "Python" int pf_cb_page_ref(struct page *, int);
-extern "Python" int pf_cb_lock_page(struct page *);
-extern "Python" int pf_cb_unlock_page(struct page *);
-extern "Python" int pf_cb_page_flag(struct page *, int);
-extern "Python" int pf_cb_test_clear_page_dirty(struct page *);
-extern "Python" int pf_cb_wait_on_page_writeback(struct page *);
-extern "Python" int pf_cb_wait_on_page_writeback_wq(struct page *, int);
-extern "Python" int pf_cb_writepage(struct page *);
-extern "Python" int pf_cb_current_is_aio(void);
-extern "Python" int pf_cb_point_page(void);
-extern "Python" int pf_cb_operator(struct page *);
-extern "Python" int pf_cb_bug(int, const char *);
 """
+
+#: A call into the world as kernel.h declares it (`static int pf_cb_NAME(PARAMETERS);`).
+_PROTOTYPE: Final = re.compile(r"^static int (pf_cb_\w+)\(([^)]*)\);$", re.MULTILINE)
+
+
+def callback_prototypes(header: str) -> dict[str, str]:
+    """name -> parameter list of every call into the world that kernel.h declares."""
+    return {m.group(1): m.group(2) for m in _PROTOTYPE.finditer(header)}
+
+
+def cdef(header: str) -> str:
+    """What Python sees: the entry points, and each call into the world kernel.h declares as
+    cffi's `extern "Python"` (a C function whose body is the Python callback of that name)."""
+    calls = callback_prototypes(header)
+    if set(calls) != set(_CALLBACKS):
+        missing = sorted(set(calls) ^ set(_CALLBACKS))
+        raise cbuild.CBuildError(
+            f"kernel.h and impls/cversion.py disagree on the calls into the world: {missing}"
+        )
+    return ENTRY_POINTS + "".join(f'extern "Python" int {n}({p});\n' for n, p in calls.items())
+
 
 #: Before the user's file (after kernel.h): the crash handler, which needs system headers that a
 #: user's file left unfinished must not break (its compile error stays at its own line).
@@ -322,7 +332,7 @@ class _Await:
     """A callback's request: run the world generator `start(k, ctx)` to its end (its points go
     to the scheduler) and return its value to the C."""
 
-    start: Callable[[World, Actor], Gen[Any]]
+    start: Callable[[Kernel, Actor], Gen[Any]]
 
 
 @dataclass(slots=True)
@@ -363,16 +373,18 @@ class _Call:
         "operator",
         "pages",
         "shown",
+        "version_name",
         "where",
     )
 
     def __init__(self, version: CVersion) -> None:
         self.built = version.built
         self.shown = version.shown
+        self.version_name = version.name
         #: Kernel calls since the C last slept or passed a point (sim/failure.py's budget).
         self.calls = 0
         self.where = ""
-        self.k: World | None = None
+        self.k: Kernel | None = None
         self.ctx: Actor | None = None
         self.mapping = version.mapping
         self.null = self.built.ffi.NULL
@@ -409,7 +421,7 @@ class _Call:
             cpage.index = page.index
             cpage.mapping = mapping if page.mapping else null
 
-    def world(self) -> tuple[World, Actor]:
+    def world(self) -> tuple[Kernel, Actor]:
         assert self.k is not None and self.ctx is not None
         return self.k, self.ctx
 
@@ -437,7 +449,7 @@ class _Call:
                 self.where = f"{self.shown}:{lib.pf_line}" + (f" in {func}" if func else "")
         self.built.lib.pf_abort_to = self.frame
 
-    def drive(self, k: World, ctx: Actor, entry: Callable[[], int]) -> Gen[int]:
+    def drive(self, k: Kernel, ctx: Actor, entry: Callable[[], int]) -> Gen[int]:
         """The generator the world resumes: run `entry` (the C) in a greenlet; a callback that
         sleeps or passes a point switches back here with a `_Started` or a `_Point`, which
         this generator carries out as a Python version would (`yield from`, `yield point`),
@@ -541,9 +553,9 @@ def _page_ref(call: _Call, cpage: Any, delta: int) -> _Result:
     k, _ = call.world()
     page = call.page(cpage)
     if delta < 0:
-        k.pagevec_release([page])
+        k.page_cache_release(page)
     else:
-        page.refs += 1
+        k.page_cache_get(page)
     return 0
 
 
@@ -605,25 +617,29 @@ def _bug(call: _Call, line: int, what: Any) -> _Result:
     k, ctx = call.world()
     text = call.built.ffi.string(what).decode("utf-8", "replace")
     request = getattr(ctx, "request", None)
-    k.bug("c-bug", f"{k.version.name} line {line}: {text}", getattr(request, "id", None))
+    k.bug("c-bug", f"{call.version_name} line {line}: {text}", getattr(request, "id", None))
     return 0
 
 
+#: The bridge's side of each call kernel.h declares: pf_cb_NAME is `_NAME`.
 _CALLBACKS: Final[dict[str, Callable[..., int]]] = {
-    "pf_cb_lookup": _callback(_lookup),
-    "pf_cb_pagevec_release": _callback(_pagevec_release),
-    "pf_cb_page_ref": _callback(_page_ref),
-    "pf_cb_lock_page": _callback(_lock_page),
-    "pf_cb_unlock_page": _callback(_unlock_page),
-    "pf_cb_page_flag": _callback(_page_flag),
-    "pf_cb_test_clear_page_dirty": _callback(_test_clear_page_dirty),
-    "pf_cb_wait_on_page_writeback": _callback(_wait_on_page_writeback),
-    "pf_cb_wait_on_page_writeback_wq": _callback(_wait_on_page_writeback_wq),
-    "pf_cb_writepage": _callback(_writepage),
-    "pf_cb_current_is_aio": _callback(_current_is_aio),
-    "pf_cb_point_page": _callback(_point_page),
-    "pf_cb_operator": _callback(_operator),
-    "pf_cb_bug": _callback(_bug),
+    "pf_cb_" + fn.__name__.lstrip("_"): _callback(fn)
+    for fn in (
+        _lookup,
+        _pagevec_release,
+        _page_ref,
+        _lock_page,
+        _unlock_page,
+        _page_flag,
+        _test_clear_page_dirty,
+        _wait_on_page_writeback,
+        _wait_on_page_writeback_wq,
+        _writepage,
+        _current_is_aio,
+        _point_page,
+        _operator,
+        _bug,
+    )
 }
 _REGISTERED: set[str] = set()
 
@@ -654,7 +670,7 @@ class CVersion(Version):
     c_file: ClassVar[str] = "?"
 
     def operate_on_page_range(
-        self, k: World, ctx: Actor, pos: int, count: int, operator: Operator
+        self, k: Kernel, ctx: Actor, pos: int, count: int, operator: Operator
     ) -> Gen[int]:
         call = _Call(self)
         if self._is(operator, CVersion.page_writer):
@@ -668,12 +684,12 @@ class CVersion(Version):
         c_pos, c_count = signed(pos), unsigned(count)  # loff_t pos, size_t count
         return (yield from call.drive(k, ctx, lambda: lib.pf_operate(frame, op, c_pos, c_count)))
 
-    def page_writer(self, k: World, ctx: Actor, page: Page) -> Gen[int]:
+    def page_writer(self, k: Kernel, ctx: Actor, page: Page) -> Gen[int]:
         call = _Call(self)
         lib, frame, cpage = self.built.lib, call.frame, call.handle(page)
         return (yield from call.drive(k, ctx, lambda: lib.pf_page_writer(frame, cpage)))
 
-    def page_waiter(self, k: World, ctx: Actor, page: Page) -> Gen[int]:
+    def page_waiter(self, k: Kernel, ctx: Actor, page: Page) -> Gen[int]:
         call = _Call(self)
         lib, frame, cpage = self.built.lib, call.frame, call.handle(page)
         return (yield from call.drive(k, ctx, lambda: lib.pf_page_waiter(frame, cpage)))
@@ -698,7 +714,7 @@ def load_c_version(spec: str, name: str | None = None, path: str | None = None) 
         user = cbuild.read_source(path or cbuild.resolve(text), f"{spec}: {text}")
         header = cbuild.kernel_header()
         built = cbuild.build(
-            CDEF,
+            cdef(header),
             compose(header, user, text),
             key=compose(header, user, "<user>"),
             shown=spec,

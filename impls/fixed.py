@@ -22,7 +22,7 @@ succeeded, as in post.
 from pagefuzz.impls.post import Post
 from pagefuzz.sim.cint import EIO, EIOCBRETRY, PAGE_CACHE_SHIFT, PAGEVEC_SIZE, signed, unsigned
 from pagefuzz.sim.points import LOOKUP, PAGE, Gen
-from pagefuzz.sim.world import Actor, Operator, World
+from pagefuzz.sim.world import Actor, Kernel, Operator
 
 
 class Fixed(Post):
@@ -31,7 +31,7 @@ class Fixed(Post):
     stateless = True  # all its state is in the world (sim/storm.py)
 
     def operate_on_page_range(
-        self, k: World, ctx: Actor, pos: int, count: int, operator: Operator
+        self, k: Kernel, ctx: Actor, pos: int, count: int, operator: Operator
     ) -> Gen[int]:
         first = unsigned(pos >> PAGE_CACHE_SHIFT)
         last = unsigned((pos + count - 1) >> PAGE_CACHE_SHIFT)  # inclusive

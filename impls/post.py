@@ -9,7 +9,7 @@ from pagefuzz.impls.common import range_result
 from pagefuzz.sim.cint import EIO, EIOCBRETRY, PAGE_CACHE_SHIFT, PAGEVEC_SIZE, unsigned
 from pagefuzz.sim.mm import Page
 from pagefuzz.sim.points import LOOKUP, PAGE, Gen
-from pagefuzz.sim.world import Actor, Operator, Version, World
+from pagefuzz.sim.world import Actor, Kernel, Operator, Version
 
 
 class Post(Version):
@@ -18,7 +18,7 @@ class Post(Version):
     stateless = True  # all its state is in the world (sim/storm.py)
 
     def operate_on_page_range(
-        self, k: World, ctx: Actor, pos: int, count: int, operator: Operator
+        self, k: Kernel, ctx: Actor, pos: int, count: int, operator: Operator
     ) -> Gen[int]:
         first = unsigned(pos >> PAGE_CACHE_SHIFT)
         last = unsigned((pos + count - 1) >> PAGE_CACHE_SHIFT)  # inclusive
@@ -51,7 +51,7 @@ class Post(Version):
                 break
         return range_result(curr, pos, count, ret)
 
-    def page_writer(self, k: World, ctx: Actor, page: Page) -> Gen[int]:
+    def page_writer(self, k: Kernel, ctx: Actor, page: Page) -> Gen[int]:
         yield from k.lock_page(ctx, page)
         if not page.mapping:  # truncated
             k.unlock_page(ctx, page)
@@ -62,5 +62,5 @@ class Post(Version):
         yield from k.wait_on_page_writeback(ctx, page)
         return k.writepage(ctx, page)
 
-    def page_waiter(self, k: World, ctx: Actor, page: Page) -> Gen[int]:
+    def page_waiter(self, k: Kernel, ctx: Actor, page: Page) -> Gen[int]:
         return (yield from k.wait_on_page_writeback_wq(ctx, page))

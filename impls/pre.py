@@ -9,7 +9,7 @@ from pagefuzz.impls.common import range_result
 from pagefuzz.sim.cint import EIO, EIOCBRETRY, PAGE_CACHE_SHIFT, PAGEVEC_SIZE, unsigned
 from pagefuzz.sim.mm import Page
 from pagefuzz.sim.points import LOOKUP, PAGE, Gen
-from pagefuzz.sim.world import Actor, Operator, Version, World
+from pagefuzz.sim.world import Actor, Kernel, Operator, Version
 
 
 class Pre(Version):
@@ -18,7 +18,7 @@ class Pre(Version):
     stateless = True  # all its state is in the world (sim/storm.py)
 
     def operate_on_page_range(
-        self, k: World, ctx: Actor, pos: int, count: int, operator: Operator
+        self, k: Kernel, ctx: Actor, pos: int, count: int, operator: Operator
     ) -> Gen[int]:
         first = unsigned(pos >> PAGE_CACHE_SHIFT)
         last = unsigned((pos + count - 1) >> PAGE_CACHE_SHIFT)  # inclusive
@@ -51,7 +51,7 @@ class Pre(Version):
                 break
         return range_result(nxt, pos, count, ret)
 
-    def page_writer(self, k: World, ctx: Actor, page: Page) -> Gen[int]:
+    def page_writer(self, k: Kernel, ctx: Actor, page: Page) -> Gen[int]:
         # Called with the page locked by the loop.
         if not k.test_clear_page_dirty(page):
             k.unlock_page(ctx, page)
@@ -59,6 +59,6 @@ class Pre(Version):
         yield from k.wait_on_page_writeback(ctx, page)
         return k.writepage(ctx, page)
 
-    def page_waiter(self, k: World, ctx: Actor, page: Page) -> Gen[int]:
+    def page_waiter(self, k: Kernel, ctx: Actor, page: Page) -> Gen[int]:
         k.unlock_page(ctx, page)  # wakes every waiter hashed to this queue
         return (yield from k.wait_on_page_writeback_wq(ctx, page))

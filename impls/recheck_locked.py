@@ -9,7 +9,7 @@ from pagefuzz.impls.common import range_result
 from pagefuzz.impls.pre import Pre
 from pagefuzz.sim.cint import EIO, EIOCBRETRY, PAGE_CACHE_SHIFT, PAGEVEC_SIZE, unsigned
 from pagefuzz.sim.points import LOOKUP, PAGE, Gen
-from pagefuzz.sim.world import Actor, Operator, World
+from pagefuzz.sim.world import Actor, Kernel, Operator
 
 
 class RecheckLocked(Pre):
@@ -18,7 +18,7 @@ class RecheckLocked(Pre):
     stateless = True  # all its state is in the world (sim/storm.py)
 
     def operate_on_page_range(
-        self, k: World, ctx: Actor, pos: int, count: int, operator: Operator
+        self, k: Kernel, ctx: Actor, pos: int, count: int, operator: Operator
     ) -> Gen[int]:
         first = unsigned(pos >> PAGE_CACHE_SHIFT)
         last = unsigned((pos + count - 1) >> PAGE_CACHE_SHIFT)  # inclusive

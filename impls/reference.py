@@ -9,7 +9,7 @@ pages finished. No page lock is taken in the wait path, so it wakes nobody.
 from pagefuzz.sim.cint import EIO, EIOCBRETRY, PAGE_CACHE_SHIFT
 from pagefuzz.sim.mm import Page
 from pagefuzz.sim.points import LOOKUP, PAGE, Gen
-from pagefuzz.sim.world import Actor, Operator, Version, World
+from pagefuzz.sim.world import Actor, Kernel, Operator, Version
 
 
 class Reference(Version):
@@ -18,7 +18,7 @@ class Reference(Version):
     stateless = True  # all its state is in the world (sim/storm.py)
 
     def operate_on_page_range(
-        self, k: World, ctx: Actor, pos: int, count: int, operator: Operator
+        self, k: Kernel, ctx: Actor, pos: int, count: int, operator: Operator
     ) -> Gen[int]:
         if count == 0:
             return 0
@@ -54,7 +54,7 @@ class Reference(Version):
         nbytes = count if done > last else max(0, (done << PAGE_CACHE_SHIFT) - pos)
         return nbytes if nbytes else -EIOCBRETRY  # 0 only when stopped at the first page
 
-    def page_writer(self, k: World, ctx: Actor, page: Page) -> Gen[int]:
+    def page_writer(self, k: Kernel, ctx: Actor, page: Page) -> Gen[int]:
         yield from k.lock_page(ctx, page)
         if not page.mapping:  # truncated while we slept: nothing of ours left to write
             k.unlock_page(ctx, page)
@@ -65,7 +65,7 @@ class Reference(Version):
         yield from k.wait_on_page_writeback(ctx, page)  # one I/O per page at a time (R12)
         return k.writepage(ctx, page)  # starts the I/O and unlocks
 
-    def page_waiter(self, k: World, ctx: Actor, page: Page) -> Gen[int]:
+    def page_waiter(self, k: Kernel, ctx: Actor, page: Page) -> Gen[int]:
         # Synchronous even in AIO context: the iocb's entry is never queued, so no wakeup can be
         # lost, spurious, or delivered after completion. PG_error is sticky (R12).
         yield from k.wait_on_page_writeback(ctx, page)

@@ -65,6 +65,26 @@ def pagevec_release(k: World, pages: list[Page]) -> None:
         page.refs -= 1
 
 
+def page_cache_get(k: World, page: Page) -> None:
+    """Take a reference to the page (get_page)."""
+    page.refs += 1
+
+
+def page_cache_release(k: World, page: Page) -> None:
+    """Drop a reference to the page (put_page)."""
+    page.refs -= 1
+
+
+def wait_table_size(k: World) -> int:
+    """How many queues the zone's hashed wait table has."""
+    return len(k.waits.queues)
+
+
+def add_wait_queue(k: World, queue: int, entry: WaitEntry) -> None:
+    """prepare_to_wait on the table's queue `queue`: the entry goes in at the head (R1)."""
+    k.waits.queues[queue].add(entry)
+
+
 def find_lock_page(k: World, task: Task, index: int) -> Gen[Page | None]:
     """The page at `index`, referenced and locked, or None; retried if truncated meanwhile."""
     while True:
@@ -92,7 +112,7 @@ def remove_from_page_cache(k: World, ctx: Actor, page: Page) -> None:
 
 
 def _prepare_to_wait(k: World, entry: WaitEntry, page: Page) -> None:
-    k.waits.queues[page_waitqueue(k, page)].add(entry)
+    add_wait_queue(k, page_waitqueue(k, page), entry)
 
 
 def _sleep_on(k: World, ctx: Actor, page: Page, function: str) -> Gen[None]:

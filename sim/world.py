@@ -50,6 +50,7 @@ from pagefuzz.sim.cint import PAGE_CACHE_SIZE
 from pagefuzz.sim.eventlog import EventLog, MessageLog
 from pagefuzz.sim.events import Message, MessageType
 from pagefuzz.sim.history import History
+from pagefuzz.sim.kernel import Kernel
 from pagefuzz.sim.mm import Page, PageCache
 from pagefuzz.sim.points import LOOKUP, PAGE, Gen
 from pagefuzz.sim.record import (
@@ -60,11 +61,13 @@ from pagefuzz.sim.record import (
 )
 from pagefuzz.sim.waitqueue import WaitTable
 
-Operator = Callable[["World", Actor, Page], Gen[int]]
+#: A page operator (page_writer, page_waiter) as operate_on_page_range calls it.
+Operator = Callable[[Kernel, Actor, Page], Gen[int]]
 
 
 class Version:
-    """An algorithm version: the three functions the seed changes, plus the -mm caller.
+    """An algorithm version: the three functions the seed changes, plus the -mm caller. Each
+    receives the kernel as `k`, and calls only what `sim.kernel.Kernel` declares.
 
     Subclasses implement `operate_on_page_range`, `page_writer` and `page_waiter` as generators
     mirroring the C. `sync_page_range` is the 2004 -mm caller (rule 19); a candidate fix may
@@ -82,17 +85,17 @@ class Version:
     source_file: ClassVar[str | None] = None
 
     def operate_on_page_range(
-        self, k: World, ctx: Actor, pos: int, count: int, operator: Operator
+        self, k: Kernel, ctx: Actor, pos: int, count: int, operator: Operator
     ) -> Gen[int]:
         raise NotImplementedError
 
-    def page_writer(self, k: World, ctx: Actor, page: Page) -> Gen[int]:
+    def page_writer(self, k: Kernel, ctx: Actor, page: Page) -> Gen[int]:
         raise NotImplementedError
 
-    def page_waiter(self, k: World, ctx: Actor, page: Page) -> Gen[int]:
+    def page_waiter(self, k: Kernel, ctx: Actor, page: Page) -> Gen[int]:
         raise NotImplementedError
 
-    def sync_page_range(self, k: World, ctx: Actor, pos: int, count: int) -> Gen[int]:
+    def sync_page_range(self, k: Kernel, ctx: Actor, pos: int, count: int) -> Gen[int]:
         """Write out then wait (rule 19); an AIO retry with SYNCED set only waits."""
         if isinstance(ctx, Iocb):
             already = ctx.synced
@@ -157,6 +160,10 @@ class World:
     pagevec_lookup = filemap.pagevec_lookup
     pagevec_lookup_next = filemap.pagevec_lookup_next
     pagevec_release = filemap.pagevec_release
+    page_cache_get = filemap.page_cache_get
+    page_cache_release = filemap.page_cache_release
+    wait_table_size = filemap.wait_table_size
+    add_wait_queue = filemap.add_wait_queue
     find_lock_page = filemap.find_lock_page
     remove_from_page_cache = filemap.remove_from_page_cache
     lock_page = filemap.lock_page
@@ -280,4 +287,4 @@ def run_case(
     return world.run()
 
 
-__all__ = ["LOOKUP", "PAGE", "Actor", "Iocb", "Task", "Version", "World", "run_case"]
+__all__ = ["LOOKUP", "PAGE", "Actor", "Iocb", "Kernel", "Task", "Version", "World", "run_case"]

@@ -15,9 +15,10 @@ from __future__ import annotations
 
 from pagefuzz.impls.reference import Reference
 from pagefuzz.sim.cint import EIO, EIOCBRETRY, PAGE_CACHE_SHIFT
+from pagefuzz.sim.kernel import Kernel
 from pagefuzz.sim.mm import Page
 from pagefuzz.sim.points import Gen
-from pagefuzz.sim.world import Actor, Operator, World
+from pagefuzz.sim.world import Actor, Operator
 
 
 class AioWaiting(Reference):
@@ -27,7 +28,7 @@ class AioWaiting(Reference):
 
     name = "aio-waiting"
 
-    def page_waiter(self, k: World, ctx: Actor, page: Page) -> Gen[int]:
+    def page_waiter(self, k: Kernel, ctx: Actor, page: Page) -> Gen[int]:
         ret = yield from k.wait_on_page_writeback_wq(ctx, page)
         if ret == -EIOCBRETRY:
             return ret
@@ -40,7 +41,7 @@ class CompletesWithoutWaiting(Reference):
 
     name = "mutant-no-wait"
 
-    def page_waiter(self, k: World, ctx: Actor, page: Page) -> Gen[int]:
+    def page_waiter(self, k: Kernel, ctx: Actor, page: Page) -> Gen[int]:
         return -EIO if page.error else 0
         yield  # a generator, like every operator
 
@@ -55,7 +56,7 @@ class CountsWaitedPage(AioWaiting):
     name = "mutant-counts-waited"
 
     def operate_on_page_range(
-        self, k: World, ctx: Actor, pos: int, count: int, operator: Operator
+        self, k: Kernel, ctx: Actor, pos: int, count: int, operator: Operator
     ) -> Gen[int]:
         ret = yield from super().operate_on_page_range(k, ctx, pos, count, operator)
         if ret == -EIOCBRETRY or (0 <= ret < count):
@@ -73,13 +74,12 @@ class DropsWakeup(AioWaiting):
 
     name = "mutant-drops-wakeup"
 
-    def page_waiter(self, k: World, ctx: Actor, page: Page) -> Gen[int]:
+    def page_waiter(self, k: Kernel, ctx: Actor, page: Page) -> Gen[int]:
         wait = ctx.io_wait
         if wait is None or not page.writeback:
             return (yield from super().page_waiter(k, ctx, page))
         if wait.queue is None:
-            wrong = (k.page_waitqueue(page) + 1) % len(k.waits.queues)
-            k.waits.queues[wrong].add(wait)
+            k.add_wait_queue((k.page_waitqueue(page) + 1) % k.wait_table_size(), wait)
         return -EIOCBRETRY
 
 
@@ -90,7 +90,7 @@ class LeavesPageLocked(Reference):
 
     name = "mutant-leaves-locked"
 
-    def page_waiter(self, k: World, ctx: Actor, page: Page) -> Gen[int]:
+    def page_waiter(self, k: Kernel, ctx: Actor, page: Page) -> Gen[int]:
         yield from k.lock_page(ctx, page)
         return (yield from super().page_waiter(k, ctx, page))
 
@@ -101,7 +101,7 @@ class CountsDespiteError(Reference):
 
     name = "mutant-ignores-error"
 
-    def page_waiter(self, k: World, ctx: Actor, page: Page) -> Gen[int]:
+    def page_waiter(self, k: Kernel, ctx: Actor, page: Page) -> Gen[int]:
         yield from k.wait_on_page_writeback(ctx, page)
         return 0
 
@@ -118,7 +118,7 @@ class NeverRechecksWokenPage(AioWaiting):
     def __init__(self) -> None:
         self.queued_on: dict[str, Page] = {}  # iocb -> the page its entry was queued for
 
-    def page_waiter(self, k: World, ctx: Actor, page: Page) -> Gen[int]:
+    def page_waiter(self, k: Kernel, ctx: Actor, page: Page) -> Gen[int]:
         if self.queued_on.pop(ctx.name, None) is page:
             return 0  # woken, so it must be done: the missing re-check
         ret = yield from super().page_waiter(k, ctx, page)
@@ -135,7 +135,7 @@ class SpinsOnWriteback(Reference):
 
     name = "mutant-spins"
 
-    def page_waiter(self, k: World, ctx: Actor, page: Page) -> Gen[int]:
+    def page_waiter(self, k: Kernel, ctx: Actor, page: Page) -> Gen[int]:
         while page.writeback:
             k.pagevec_release(k.pagevec_lookup(ctx, page.index, 1))
         return (yield from super().page_waiter(k, ctx, page))
@@ -148,7 +148,7 @@ class OopsesOnIoError(Reference):
 
     name = "mutant-oopses"
 
-    def page_waiter(self, k: World, ctx: Actor, page: Page) -> Gen[int]:
+    def page_waiter(self, k: Kernel, ctx: Actor, page: Page) -> Gen[int]:
         yield from k.wait_on_page_writeback(ctx, page)
         on_disk = 0 if page.error else 1
         return 1 // on_disk - 1

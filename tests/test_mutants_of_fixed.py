@@ -1,5 +1,5 @@
-"""The single-change mutants of `fixed` (impls/mutants.py) that the mutation benchmark searches
-for (fuzz/mutation.py, docs/mutants.md).
+"""The single-change mutants of `fixed` (benchmarks/mutants.toml, built by benchmarks/mutants.py)
+that the mutation benchmark searches for (fuzz/mutation.py, docs/mutants.md).
 
 For each mutant, a small case worked by hand from kernel-model.md (the working is in the test's
 docstring; steps are case step indices, the drain counts as step len(steps)): the mutant fails
@@ -12,21 +12,22 @@ finding, and the benchmark's explorer and page work on a small input.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
-import inspect
 import json
+import sys
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from helpers import pagefuzz
 
-from pagefuzz.fuzz.mutation import explore_mutant, render_mutants, version_spec
-from pagefuzz.impls import mutants
+from pagefuzz.fuzz.mutation import explore_mutant, mutants, render_mutants, version_spec
 from pagefuzz.impls.fixed import Fixed
 from pagefuzz.impls.registry import REGISTRY
 from pagefuzz.oracle import Verdict, judge
-from pagefuzz.sim import RunRecord, Version, run_case
+from pagefuzz.sim import RunRecord, Version, filemap, run_case
 from pagefuzz.sim.case import FORMAT, Case, parse_case
 from pagefuzz.sim.cint import EIO
 from pagefuzz.sim.events import Message
@@ -61,34 +62,36 @@ def io(page: int, error: bool = False) -> dict[str, Any]:
 # ------------------------------------------------------------------ the set of mutants
 
 
+MUTANTS = mutants()
+#: The mutant classes by class name (`mut.LastOffByOne`), as `py:benchmarks/mutants.py:Class`.
+mut = SimpleNamespace(**{cls.__name__: cls for cls in MUTANTS.values()})
+#: The module that built them (benchmarks/mutants.py), for its helpers.
+built = sys.modules[next(iter(MUTANTS.values())).__module__]
+
+
 def test_at_least_twelve_mutants_named_after_fixed_and_not_registered() -> None:
-    assert len(mutants.MUTANTS) >= 12
-    for name, cls in mutants.MUTANTS.items():
+    assert len(MUTANTS) >= 12
+    for name, cls in MUTANTS.items():
         assert name == cls.name and name.startswith("fixed~"), name
         assert issubclass(cls, Fixed) and cls is not Fixed
         assert cls not in REGISTRY.values() and name not in REGISTRY
         assert cls.__doc__ and cls.summary
 
 
-def _original(cls: type[Version], method: str) -> str:
-    """The source of `method` in the nearest class above `cls` that defines it (fixed or post)."""
-    for base in cls.__mro__[1:]:
-        if method in vars(base):
-            return inspect.getsource(vars(base)[method])
-    raise AssertionError(method)
-
-
-@pytest.mark.parametrize("cls", list(mutants.MUTANTS.values()), ids=list(mutants.MUTANTS))
+@pytest.mark.parametrize("cls", list(MUTANTS.values()), ids=list(MUTANTS))
 def test_each_mutant_is_fixed_with_one_marked_change(cls: type[Version]) -> None:
-    """Every method a mutant overrides is its original copied line for line, but for one
-    change (one run of replaced, added or removed lines, or a line moved: two runs) that carries
-    the one `# MUTANT:` comment."""
-    methods = ("operate_on_page_range", "page_writer", "page_waiter")
-    overridden = [m for m in methods if m in vars(cls)]
-    assert len(overridden) == 1, overridden
-    method = overridden[0]
-    ours = inspect.getsource(vars(cls)[method]).splitlines()
-    theirs = _original(cls, method).splitlines()
+    """A mutant overrides exactly the method its change names; the changed source differs from
+    the original (fixed's method, or the kernel function it sees) by one change (one run of
+    replaced, added or removed lines, or a line moved: two runs) carrying the one `# MUTANT:`."""
+    change = cls.change  # type: ignore[attr-defined]
+    overridden = [m for m in built.METHODS if m in vars(cls)]
+    assert overridden == [change.method]
+    if change.kernel:
+        original = built.source_of(getattr(filemap, change.kernel))
+    else:
+        original = built.source_of(getattr(Fixed, change.method))
+    theirs = original.splitlines()
+    ours = built.changed_source(original, change).splitlines()
     hunks = [
         (tag, theirs[i1:i2], ours[j1:j2])
         for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(a=theirs, b=ours).get_opcodes()
@@ -97,6 +100,57 @@ def test_each_mutant_is_fixed_with_one_marked_change(cls: type[Version]) -> None
     assert 1 <= len(hunks) <= 2, hunks
     assert sum(line.count("# MUTANT:") for line in ours) == 1
     assert any("# MUTANT:" in line for _, _, new in hunks for line in new), hunks
+
+
+def test_a_change_that_no_longer_applies_is_an_error_naming_the_mutant() -> None:
+    """When fixed's code moves on so that a change's `old` text is gone (or occurs twice), the
+    mutant is not silently built from other code: building it names the mutant, the field and
+    where it looked."""
+    change = mut.NoBreakOnRetry.change
+    gone = dataclasses.replace(change, old="                retry()\n")
+    with pytest.raises(ValueError) as info:
+        built.build(gone)
+    assert str(info.value) == (
+        "mutants.toml: mutant NoBreakOnRetry: field 'old' occurs 0 times in "
+        "Fixed.operate_on_page_range (expected once: was the original changed?)"
+    )
+    twice = dataclasses.replace(change, old="                break\n")
+    with pytest.raises(ValueError, match=r"field 'old' occurs [2-9] times"):
+        built.build(twice)
+
+
+def test_a_malformed_mutant_table_is_a_one_line_error(tmp_path: Path) -> None:
+    path = tmp_path / "m.toml"
+    path.write_text(
+        '[[mutant]]\nclass = "X"\nname = "fixed~x"\nsummary = "s"\n'
+        'method = "page_writer"\nold = "a"\nnew = ""\ndoc = "d"\n'
+    )
+    with pytest.raises(ValueError) as info:
+        built.load_changes(path)
+    assert str(info.value) == f"{path}: mutant 0: field 'new' must be a non-empty string"
+    path.write_text(path.read_text().replace("page_writer", "writepage"))
+    with pytest.raises(ValueError, match="field 'method' must be one of"):
+        built.load_changes(path)
+
+
+def test_a_kernel_change_reaches_only_the_calls_it_names() -> None:
+    """fixed~writer-unlock-no-wakeup changes unlock_page only as the writepage its page_writer
+    calls sees it: the kernel it runs with has a writepage compiled again around the changed
+    unlock_page, and every other call (page_writer's own unlock_page of a clean or truncated
+    page among them) is the world's. fixed~lost-wakeup changes wait_on_page_writeback_wq
+    itself, the one call it names."""
+    calls = built.changed_calls(mut.WriterUnlockWithoutWakeup.change)
+    assert list(calls) == ["writepage"]
+    unlock = calls["writepage"].__globals__["unlock_page"]
+    assert unlock is not filemap.unlock_page
+    assert unlock.__code__.co_filename == (
+        "<sim/filemap.py:unlock_page as WriterUnlockWithoutWakeup changes it>"
+    )
+    calls = built.changed_calls(mut.LostWakeup.change)
+    assert list(calls) == ["wait_on_page_writeback_wq"]
+    assert calls["wait_on_page_writeback_wq"].__code__.co_filename == (
+        "<sim/filemap.py:wait_on_page_writeback_wq as LostWakeup changes it>"
+    )
 
 
 # ------------------------------------------------------------------ caught, worked by hand
@@ -113,7 +167,7 @@ def test_last_off_by_one_completes_with_entry_on_the_next_page() -> None:
     when p1's I/O wakes the completed iocb's entry). fixed: last = 0, the retry ends on curr =
     1 > last, nothing queued; B completes at the drain."""
     c = case([aio("B", 4096, 4096), aio("A", 0, 4096), io(0)], file_pages=2, wait_queues=2)
-    record = caught(c, mutants.LastOffByOne, {"kernel_bug"})
+    record = caught(c, mut.LastOffByOne, {"kernel_bug"})
     assert record.request("A").completed_at == 2
     assert record.kernel_bugs[0].what == "aio_complete of A while its wait entry is on q1"
 
@@ -124,7 +178,7 @@ def test_nr_off_by_one_never_syncs_the_last_page() -> None:
     step 0 with p0 dirty, never written out: completion. Nothing was queued: no BUG. fixed asks
     for 1 page, writes p0 out, queues, and completes at the drain (step 1)."""
     c = case([aio("A", 0, 4096)], file_pages=1)
-    record = caught(c, mutants.LookupNrOffByOne, {"completion"})
+    record = caught(c, mut.LookupNrOffByOne, {"completion"})
     assert record.request("A").completed_at == 0 and record.request("A").result == 4096
 
 
@@ -135,11 +189,11 @@ def test_first_rounds_up_skips_the_partial_first_page() -> None:
     p1 done and A completes 4096 at step 1 with p0 still dirty: completion (which also covers the
     3584-byte progress report, so byte_count stays silent). fixed writes and waits on both."""
     c = case([aio("A", 512, 4096)], file_pages=2)
-    record = caught(c, mutants.FirstRoundsUp, {"completion"})
+    record = caught(c, mut.FirstRoundsUp, {"completion"})
     assert record.request("A").completed_at == 1
 
 
-@pytest.mark.parametrize("mutant", [mutants.NoBreakOnRetry, mutants.CountsBeforeWait])
+@pytest.mark.parametrize("mutant", [mut.NoBreakOnRetry, mut.CountsBeforeWait])
 def test_a_page_counted_before_its_wait(mutant: type[Version]) -> None:
     """One page, one AIO write: the walk-through case of pre's bug. Step 0: A writes p0 out; in
     the wait phase p0 is under writeback, A's entry goes on q0 and the operator returns
@@ -158,7 +212,7 @@ def test_skips_page_error_reports_a_failed_write_as_done() -> None:
     test, curr = 1 and A completes 4096 at step 1: error (no -EIO). p0 is neither dirty nor
     under writeback, so completion has nothing to say. fixed returns -EIO at step 1."""
     c = case([aio("A", 0, 4096), io(0, error=True)], file_pages=1)
-    record = caught(c, mutants.SkipsPageError, {"error"})
+    record = caught(c, mut.SkipsPageError, {"error"})
     assert record.request("A").result == 4096
     assert run(c, Fixed)[0].request("A").result == -EIO
 
@@ -173,7 +227,7 @@ def test_error_overwritten_by_the_next_page() -> None:
         [{"op": "sync_write", "task": "T", "pos": 0, "count": 8192}, io(0, error=True)],
         file_pages=2,
     )
-    record = caught(c, mutants.ErrorOverwritten, {"error"})
+    record = caught(c, mut.ErrorOverwritten, {"error"})
     assert record.request("T").result == 8192 and record.request("T").completed_at == 2
 
 
@@ -184,7 +238,7 @@ def test_clamp_without_floor_returns_a_negative_count() -> None:
     completes A with -512 at step 0, entry queued: byte_count (-512 is no errno of this path)
     and kernel_bug. fixed clamps to 0, returns -EIOCBRETRY and completes 4096 at step 1."""
     c = case([aio("A", 512, 4096)], file_pages=2)
-    record = caught(c, mutants.ClampWithoutFloor, {"byte_count", "kernel_bug"})
+    record = caught(c, mut.ClampWithoutFloor, {"byte_count", "kernel_bug"})
     assert record.request("A").result == -512
 
 
@@ -210,7 +264,7 @@ def test_no_upper_bound_waits_on_a_page_beyond_the_range() -> None:
         file_pages=2,
         auto_settle=False,
     )
-    record = caught(c, mutants.NoUpperBound, {"kernel_bug"})
+    record = caught(c, mut.NoUpperBound, {"kernel_bug"})
     assert record.request("A").completed_at == 7
 
 
@@ -239,7 +293,7 @@ def test_truncated_ends_range_credits_a_page_still_in_flight() -> None:
     completes at the drain. The mutant takes the truncated page for the end of the range,
     curr = last + 1 = 2: A completes 8192 at step 7 with p1 still under writeback (and locked
     by the truncation): completion."""
-    record = caught(_truncation_race(2), mutants.TruncatedEndsRange, {"completion"})
+    record = caught(_truncation_race(2), mut.TruncatedEndsRange, {"completion"})
     assert record.request("A").completed_at == 7 and record.request("A").result == 8192
 
 
@@ -250,7 +304,7 @@ def test_lost_wakeup_hangs_the_iocb() -> None:
     nobody waits; nothing touches q1: A is never retried: hang. fixed queues on q0, is woken and
     completes at step 1."""
     c = case([aio("A", 4096, 4096)], file_pages=2, wait_queues=2, queue_of={"0": 0, "1": 0})
-    record = caught(c, mutants.LostWakeup, {"hang"})
+    record = caught(c, mut.LostWakeup, {"hang"})
     assert record.request("A").completed_at is None
 
 
@@ -261,7 +315,7 @@ def test_retry_without_queueing_storms() -> None:
     (64 runs) stops step 0: retry_bound (a storm). The drain then completes p0 and A: no other
     check fires. fixed queues once and is retried once, by the I/O end."""
     c = case([aio("A", 0, 4096)], file_pages=1, settle_bound=64)
-    record = caught(c, mutants.RetryWithoutQueueing, {"retry_bound"})
+    record = caught(c, mut.RetryWithoutQueueing, {"retry_bound"})
     assert record.settle_bound_hits and record.settle_bound_hits[0].step == 0
 
 
@@ -280,7 +334,7 @@ def test_truncated_no_advance_is_equivalent_on_its_own_path() -> None:
     state is not A's to answer for)."""
     c = _truncation_race(1)
     fixed, fixed_verdict = run(c, Fixed)
-    mutant, mutant_verdict = run(c, mutants.TruncatedNoAdvance)
+    mutant, mutant_verdict = run(c, mut.TruncatedNoAdvance)
     assert fixed_verdict.passed and mutant_verdict.passed
     assert mutant.request("A").result == fixed.request("A").result == 4096
     assert mutant.request("A").completed_at == fixed.request("A").completed_at == 7
@@ -311,7 +365,7 @@ def test_writer_unlock_without_wakeup_wakes_late_not_never() -> None:
         file_pages=1,
     )
     fixed, fixed_verdict = run(c, Fixed)
-    mutant, mutant_verdict = run(c, mutants.WriterUnlockWithoutWakeup)
+    mutant, mutant_verdict = run(c, mut.WriterUnlockWithoutWakeup)
     assert fixed_verdict.passed and mutant_verdict.passed
     assert (_lock_step(fixed, "L"), _lock_step(mutant, "L")) == (4, 5)
     assert mutant.request("A").completed_at == fixed.request("A").completed_at == 5
@@ -366,7 +420,7 @@ def test_stop_on_finding_ends_the_campaign_at_its_first_finding(tmp_path: Path) 
     any command) is the proof; no clock is read here."""
     out = tmp_path / "c"
     proc = pagefuzz(
-        "fuzz", "--engine", "random", "--versions", version_spec(mutants.NoBreakOnRetry),
+        "fuzz", "--engine", "random", "--versions", version_spec(mut.NoBreakOnRetry),
         "--time", "3600", "--fresh", "--out", str(out), "--stop-on-finding", "--json",
     )  # fmt: skip
     assert proc.returncode == 1, proc.stderr  # new findings
