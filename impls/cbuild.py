@@ -40,7 +40,7 @@ import cffi
 #: Overrides where compiled C versions are kept.
 CACHE_ENV: Final = "PAGEFUZZ_C_CACHE"
 #: Where campaign workers find the directory relative version paths are resolved against
-#: (fuzz/versions.py sets it; the same name here, since the core cannot import the shell).
+#: (fuzz/versions/spec.py sets it; the same name here, since the core cannot import the shell).
 BASE_ENV: Final = "PAGEFUZZ_VERSIONS_BASE"
 #: C11 with GNU extensions: `typeof` and statement expressions (the kernel's min), `_Generic`.
 #: A call of an undeclared function is an error, not a symbol missing when the module loads.

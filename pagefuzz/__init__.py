@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from pagefuzz._artifacts import load_source
-    from pagefuzz._replay import load_case, replay_json
+    from pagefuzz._casefile import load_case
+    from pagefuzz._replay import replay_json
     from pagefuzz.oracle.evaluate import Evaluation, FindingKey, evaluate
     from pagefuzz.sim import Case, InvalidCase, RunRecord, parse_case, run_case
 
@@ -29,7 +30,7 @@ _HOMES = {
     "InvalidCase": "pagefuzz.sim",
     "RunRecord": "pagefuzz.sim",
     "evaluate": "pagefuzz.oracle.evaluate",
-    "load_case": "pagefuzz._replay",
+    "load_case": "pagefuzz._casefile",
     "load_source": "pagefuzz._artifacts",
     "parse_case": "pagefuzz.sim",
     "replay_json": "pagefuzz._replay",

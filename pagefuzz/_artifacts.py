@@ -27,8 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
-from pagefuzz._replay import CaseFileError, case_from_json, decode_json, read_file
-from pagefuzz.fuzz.store import KNOWN_FORMAT
+from pagefuzz._casefile import CaseFileError, case_from_json, decode_json, read_file
+from pagefuzz.fuzz.campaign.store import KNOWN_FORMAT
 from pagefuzz.oracle.evaluate import FindingKey
 from pagefuzz.sim import Case
 
@@ -110,7 +110,7 @@ def is_raw_input(path: Path) -> bool:
 
 def decode_raw(path: Path, data: bytes) -> Source:
     """Run fuzzer bytes through the campaign's decoder (total: any bytes give a valid case)."""
-    from pagefuzz.fuzz.decode import decode
+    from pagefuzz.fuzz.generation.decode import decode
 
     case = decode(data)
     meta: dict[str, Any] = {"bytes": len(data)}

@@ -7,9 +7,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from pagefuzz._replay import CaseFileError
-from pagefuzz.fuzz.bench import PARTS, measure_core, measure_part, render, run_bench
-from pagefuzz.fuzz.bench_speed import DEFAULT_BASELINE, BaselineError
+from pagefuzz._casefile import CaseFileError
+from pagefuzz.fuzz.bench.parts import PARTS, measure_core, measure_part, render, run_bench
+from pagefuzz.fuzz.bench.speed import DEFAULT_BASELINE, BaselineError
 from pagefuzz.fuzz.files import read_json, write_atomic, write_json_atomic
 
 

@@ -14,9 +14,9 @@ from rich.live import Live
 from rich.markup import escape
 from rich.table import Table
 
+from pagefuzz._casefile import CaseFileError
 from pagefuzz._console import PLAIN_PERIOD_S
-from pagefuzz._replay import CaseFileError
-from pagefuzz.fuzz.campaign import Campaign, CampaignError, shown_path
+from pagefuzz.fuzz.campaign.campaign import Campaign, CampaignError, shown_path
 
 
 def _known_line(snap: dict[str, Any]) -> str:
@@ -149,7 +149,7 @@ def open_campaign(
     campaign.stop_on_finding = stop_on_finding
     if state_feedback is not None:  # read by the atheris workers, which are child processes
         os.environ["PAGEFUZZ_STATE_FEEDBACK"] = "1" if state_feedback else "0"
-    if instrument is not None:  # the same: fuzz/differential_fuzzer.py's SCOPES
+    if instrument is not None:  # the same: fuzz/campaign/differential_fuzzer.py's SCOPES
         os.environ["PAGEFUZZ_INSTRUMENT"] = instrument
     if hypothesis_db is not None:
         campaign.hypothesis_db = hypothesis_db.resolve()

@@ -10,10 +10,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from pagefuzz._casefile import CaseFileError
 from pagefuzz._commands import (
-    EXIT_BAD_INPUT,
-    EXIT_INTERRUPTED,
-    EXIT_OK,
     cmd_bench,
     cmd_coverage,
     cmd_explore,
@@ -23,6 +21,7 @@ from pagefuzz._commands import (
     cmd_report,
     cmd_triage,
 )
+from pagefuzz._exits import EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_OK
 from pagefuzz._flags import (
     Parser,
     VersionFlag,
@@ -30,8 +29,7 @@ from pagefuzz._flags import (
     add_versions_flag,
     positive_float,
 )
-from pagefuzz._replay import CaseFileError
-from pagefuzz.fuzz.engines import ENGINES
+from pagefuzz.fuzz.campaign.engines import ENGINES
 from pagefuzz.impls.registry import DEFAULT_VERSIONS
 
 
@@ -429,7 +427,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if getattr(args, "timeout", None) is not None:
-        from pagefuzz.fuzz.isolation import set_timeout
+        from pagefuzz.fuzz.versions.isolation import set_timeout
 
         set_timeout(args.timeout)  # for this process and every one it starts
     try:

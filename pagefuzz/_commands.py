@@ -9,72 +9,25 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
+from pagefuzz._casefile import CaseFileError
 from pagefuzz._console import make_console
-from pagefuzz._replay import CaseFileError
+from pagefuzz._exits import EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_MISMATCH, EXIT_OK
+from pagefuzz._versions import given_versions, versions_of_case
 from pagefuzz.fuzz.files import shipped_corpus
-from pagefuzz.fuzz.versions import VersionLoadError, ensure_registered, resolve_recorded
+from pagefuzz.fuzz.versions.resolve import resolve_recorded
+from pagefuzz.fuzz.versions.spec import VersionLoadError
 from pagefuzz.impls.registry import DEFAULT_VERSIONS, REGISTRY
 from pagefuzz.oracle.evaluate import FindingKey
-from pagefuzz.sim import Case
 from pagefuzz.sim.case import VersionRecord
-
-EXIT_OK = 0
-EXIT_MISMATCH = 1
-EXIT_BAD_INPUT = 2
-EXIT_INTERRUPTED = 130  # 128 + SIGINT, as for a Ctrl-C anywhere
-
-
-def _versions(given: list[tuple[str, str]] | None) -> list[str] | None:
-    """The versions named by --versions/--impl, in order, by their identities (a file's is its
-    base name: `c:../fix.c` is `c:fix.c`); None when the flag was not given. An unknown name is
-    one `CaseFileError` line under the flag it was typed with."""
-    if not given:
-        return None
-    names: list[str] = []
-    for flag, chunk in given:
-        for name in (n.strip() for n in chunk.split(",")):
-            if not name:
-                continue
-            try:  # a built-in name, an installed plugin, py:FILE.py[:Class] or c:FILE.c
-                identity = ensure_registered(name)
-            except VersionLoadError as exc:
-                raise CaseFileError(f"{flag}: {exc}") from None
-            if identity not in names:
-                names.append(identity)
-    return names or None
-
-
-def versions_of_case(
-    flag: list[str] | None, path: Path, case: Case, warn: Callable[[str], None]
-) -> list[str]:
-    """The versions to run a case in: `--versions` if given, else the versions the case
-    records (an artifact pagefuzz wrote), else the defaults. A recorded file that changed is a
-    warning (`warn`); one that cannot be found is a `CaseFileError` naming the case."""
-    if flag:
-        return flag
-    if not case.versions:
-        return list(DEFAULT_VERSIONS)
-    try:
-        names, warnings = resolve_recorded(case.versions)
-    except VersionLoadError as exc:
-        raise CaseFileError(f"{path}: versions: {exc}") from None
-    for line in warnings:
-        warn(line)
-    return names
-
-
-def _versions_or_default(given: list[tuple[str, str]] | None) -> list[str]:
-    return _versions(given) or list(DEFAULT_VERSIONS)
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
     from pagefuzz._artifacts import collect_sources, load_source
     from pagefuzz._replay import run_replay
 
-    flag = _versions(args.versions)
+    flag = given_versions(args.versions)
     files = collect_sources(args.cases)
     sources = [load_source(path, args.raw) for path in files]  # validate all before running any
     warned: set[str] = set()
@@ -109,7 +62,7 @@ def cmd_fuzz(args: argparse.Namespace) -> int:
     campaign = open_campaign(
         args.out,
         args.engine,
-        _versions(args.versions),
+        given_versions(args.versions),
         args.jobs,
         args.time,
         args.seed,
@@ -164,7 +117,7 @@ def cmd_minimize(args: argparse.Namespace) -> int:
     from pagefuzz._artifacts import load_source
     from pagefuzz._minimize import run_minimize
 
-    flag = _versions(args.versions)
+    flag = given_versions(args.versions)
     findings = _finding_flags(args.finding)
     source = load_source(args.case, args.raw)
     versions = versions_of_case(flag, args.case, source.case, _warn)
@@ -199,7 +152,9 @@ def _recorded_versions(paths: list[Path]) -> list[str] | None:
 def cmd_triage(args: argparse.Namespace) -> int:
     from pagefuzz._triage import run_triage
 
-    versions = _versions(args.versions) or _recorded_versions(args.paths) or list(DEFAULT_VERSIONS)
+    versions = (
+        given_versions(args.versions) or _recorded_versions(args.paths) or list(DEFAULT_VERSIONS)
+    )
     # With --json, stdout is the JSON alone: the table and the notes go to stderr.
     console = make_console(stderr=args.json)
     promote = args.corpus if args.promote else None

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from pagefuzz._replay import CaseFileError, collect_case_files, load_case
+from pagefuzz._casefile import CaseFileError, collect_case_files, load_case
 
 
 def run_coverage(

@@ -19,9 +19,9 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
+from pagefuzz._casefile import CaseFileError
 from pagefuzz._console import PLAIN_PERIOD_S, make_console
-from pagefuzz._replay import CaseFileError
-from pagefuzz.fuzz.explore import (
+from pagefuzz.fuzz.explore.search import (
     OPS,
     Bound,
     Certificate,
@@ -33,7 +33,7 @@ from pagefuzz.fuzz.explore import (
     parse_shard,
 )
 from pagefuzz.fuzz.files import write_json_atomic
-from pagefuzz.fuzz.versions import records_of
+from pagefuzz.fuzz.versions.resolve import records_of
 from pagefuzz.oracle.evaluate import evaluate
 
 #: (flag, lowest, highest) accepted for the bound's numbers, checked before anything runs.
@@ -205,12 +205,8 @@ def run_merge(
 def command(args: argparse.Namespace) -> int:
     """`pagefuzz explore`, from the parsed flags: explore (all of the bound, or one shard) or
     merge shard certificates; the exit code (docs/explore.md)."""
-    from pagefuzz._commands import (
-        EXIT_INTERRUPTED,
-        EXIT_MISMATCH,
-        EXIT_OK,
-        _versions_or_default,
-    )
+    from pagefuzz._exits import EXIT_INTERRUPTED, EXIT_MISMATCH, EXIT_OK
+    from pagefuzz._versions import versions_or_default
 
     if args.merge:
         cert = run_merge(make_console(), args.merge, args.out, args.json)
@@ -235,7 +231,7 @@ def command(args: argparse.Namespace) -> int:
             args.lookup_next,
             args.filtered_wakeups,
         )
-        versions = _versions_or_default(args.versions)
+        versions = versions_or_default(args.versions)
         cert = run_explore(
             make_console(),
             bound,

@@ -9,7 +9,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from pagefuzz._commands import EXIT_BAD_INPUT, EXIT_OK
+from pagefuzz._exits import EXIT_BAD_INPUT, EXIT_OK
 from pagefuzz.impls.registry import REGISTRY
 
 

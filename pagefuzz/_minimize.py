@@ -13,11 +13,11 @@ from rich.console import Console
 from rich.markup import escape
 
 from pagefuzz._artifacts import load_source
-from pagefuzz._replay import CaseFileError
+from pagefuzz._casefile import CaseFileError
+from pagefuzz.fuzz.campaign.minimize import minimize
+from pagefuzz.fuzz.campaign.target import Evaluator
 from pagefuzz.fuzz.files import write_json_atomic
-from pagefuzz.fuzz.minimize import minimize
-from pagefuzz.fuzz.target import Evaluator
-from pagefuzz.fuzz.versions import records_of
+from pagefuzz.fuzz.versions.resolve import records_of
 from pagefuzz.oracle.evaluate import FindingKey, evaluate
 from pagefuzz.sim import Case
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from pagefuzz._replay import CaseFileError
+from pagefuzz._casefile import CaseFileError
 from pagefuzz._report_analysis import Report, gather
 from pagefuzz._report_html import render_html
 from pagefuzz._report_markdown import render_markdown

@@ -17,9 +17,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Final
 
-from pagefuzz._replay import CaseFileError, collect_case_files, load_case
-from pagefuzz.fuzz.known import slug
-from pagefuzz.fuzz.versions import VersionLoadError, resolve_recorded
+from pagefuzz._casefile import CaseFileError, collect_case_files, load_case
+from pagefuzz.fuzz.campaign.known import slug
+from pagefuzz.fuzz.versions.resolve import resolve_recorded
+from pagefuzz.fuzz.versions.spec import VersionLoadError
 from pagefuzz.impls.registry import get_version
 from pagefuzz.oracle import Violation
 from pagefuzz.oracle.checks import stormed_iocbs

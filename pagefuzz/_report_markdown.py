@@ -18,7 +18,7 @@ from pagefuzz._report_analysis import (
     campaign_findings,
     choice_lengths,
 )
-from pagefuzz.fuzz.pct import bound_words
+from pagefuzz.fuzz.campaign.pct import bound_words
 from pagefuzz.oracle.evaluate import FindingKey
 
 SUMMARY_LEGEND: Final = (

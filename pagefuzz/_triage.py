@@ -18,14 +18,14 @@ from rich.markup import escape
 from rich.table import Table
 
 from pagefuzz._artifacts import collect_sources, load_source
+from pagefuzz._casefile import CaseFileError, load_case
 from pagefuzz._minimize import sanitise
 from pagefuzz._output import print_timelines
-from pagefuzz._replay import CaseFileError, load_case
+from pagefuzz.fuzz.campaign.known import case_name
+from pagefuzz.fuzz.campaign.minimize import minimize
+from pagefuzz.fuzz.campaign.target import Evaluator
 from pagefuzz.fuzz.files import write_json_atomic
-from pagefuzz.fuzz.known import case_name
-from pagefuzz.fuzz.minimize import minimize
-from pagefuzz.fuzz.target import Evaluator
-from pagefuzz.fuzz.versions import records_of
+from pagefuzz.fuzz.versions.resolve import records_of
 from pagefuzz.oracle import signature_of
 from pagefuzz.oracle.evaluate import Evaluation, FindingKey, evaluate
 from pagefuzz.sim import Case

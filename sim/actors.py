@@ -19,7 +19,19 @@ from pagefuzz.sim.points import Gen
 from pagefuzz.sim.record import PageState, RequestId, Wakeup
 
 if TYPE_CHECKING:
-    from pagefuzz.sim.waitqueue import WaitEntry
+    from pagefuzz.sim.mm import Page
+
+
+@dataclass(eq=False)
+class WaitEntry:
+    """An entry on a hashed wait queue (wait_queue_t): a sleeping actor's own, or an iocb's
+    `ki_wait`. It lives with its owner, as the kernel embeds it in the task or the kiocb;
+    sim/waitqueue.py holds the queues it goes on."""
+
+    owner: Actor
+    aio: bool
+    page: Page | None = None  # the page a synchronous sleeper waits on (filtered wakeups)
+    queue: int | None = None  # the index of the queue it is on; None while on none
 
 
 class ActorState(StrEnum):

@@ -12,13 +12,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Final
 
-from pagefuzz.sim.actors import Iocb, Request
+from pagefuzz.sim.actors import Iocb, Request, WaitEntry
 from pagefuzz.sim.cint import EAGAIN, EIOCBRETRY
 from pagefuzz.sim.events import Message
 from pagefuzz.sim.mm import Page
 from pagefuzz.sim.points import Gen
 from pagefuzz.sim.record import RequestId, Wakeup
-from pagefuzz.sim.waitqueue import WaitEntry
 
 if TYPE_CHECKING:
     from pagefuzz.sim.world import World

@@ -77,7 +77,7 @@ class Config:
 
     def __reduce__(self) -> tuple[Any, ...]:
         # Pickled as its fields in order (a case crosses to a version's own process for every
-        # run, fuzz/isolation.py): a third faster to load than the generic dataclass state.
+        # run, fuzz/versions/isolation.py): a third faster to load than the generic dataclass state.
         return (Config, tuple(getattr(self, f) for f in _CONFIG_FIELDS))
 
     def to_json(self) -> dict[str, Any]:

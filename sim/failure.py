@@ -21,10 +21,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
-if TYPE_CHECKING:  # sim/record.py holds a VersionFailure in every RunRecord
-    from pagefuzz.sim.record import RequestId
+from pagefuzz.sim.ids import RequestId
 
 #: Events one dispatch may log, and named points it may pass, before the version is stopped:
 #: far above what any correct run makes (see the module docstring), and reached in about a
@@ -100,10 +99,7 @@ class VersionFailure:
 
     @classmethod
     def from_json(cls, raw: dict[str, Any]) -> VersionFailure:
-        from pagefuzz.sim.record import RequestId
-
         request = raw.get("request")
-        actor, _, nth = str(request).partition("#") if request is not None else ("", "", "")
         return cls(
             check=str(raw["check"]),
             how=str(raw["how"]),
@@ -111,7 +107,7 @@ class VersionFailure:
             where=str(raw.get("where", "")),
             step=int(raw["step"]),
             actor=None if raw.get("actor") is None else str(raw["actor"]),
-            request=None if request is None else RequestId(actor, int(nth) if nth else 1),
+            request=None if request is None else RequestId.parse(str(request)),
             kind=str(raw.get("kind", "-")),
         )
 

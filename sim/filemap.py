@@ -12,12 +12,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from pagefuzz.sim.actors import Actor, Iocb, Task, request_id
+from pagefuzz.sim.actors import Actor, Iocb, Task, WaitEntry, request_id
 from pagefuzz.sim.cint import EIOCBRETRY
 from pagefuzz.sim.events import Message
 from pagefuzz.sim.mm import Page
 from pagefuzz.sim.points import SLEEP, Gen
-from pagefuzz.sim.waitqueue import WaitEntry
 
 if TYPE_CHECKING:
     from pagefuzz.sim.world import World

@@ -18,11 +18,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from pagefuzz.sim.actors import Actor
+    from pagefuzz.sim.actors import Actor, WaitEntry
     from pagefuzz.sim.mm import Page
     from pagefuzz.sim.points import Gen
     from pagefuzz.sim.record import RequestId
-    from pagefuzz.sim.waitqueue import WaitEntry
 
 
 class Kernel(Protocol):

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any, Final
 
-from pagefuzz.sim.actors import Actor, Iocb, Request, Scheduler, Task
+from pagefuzz.sim.actors import Actor, Iocb, Request, Scheduler, Task, WaitEntry
 from pagefuzz.sim.blockdev import BlockDevice
 from pagefuzz.sim.failure import VersionFailure
 from pagefuzz.sim.history import History
@@ -36,7 +36,7 @@ from pagefuzz.sim.record import (
     SettleBoundHit,
     Wakeup,
 )
-from pagefuzz.sim.waitqueue import WaitEntry, WaitQueue, WaitTable
+from pagefuzz.sim.waitqueue import WaitQueue, WaitTable
 
 if TYPE_CHECKING:
     from pagefuzz.sim.world import World

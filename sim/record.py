@@ -14,20 +14,8 @@ from pagefuzz.sim.cint import errno_name
 from pagefuzz.sim.events import Event as Event  # re-exported: the timeline a record holds
 from pagefuzz.sim.events import MessageType
 from pagefuzz.sim.failure import VersionFailure
+from pagefuzz.sim.ids import RequestId as RequestId  # re-exported: what records name requests by
 from pagefuzz.sim.mm import page_range
-
-
-@dataclass(frozen=True, order=True)
-class RequestId:
-    """Which request: the actor that made it, and which of that actor's requests it is (an iocb
-    makes one; a task may make several). Its one string form, in records, violations and JSON:
-    the actor's name for its first request (`T`, `A`), `T#2` for the second, and so on."""
-
-    actor: str
-    nth: int = 1
-
-    def __str__(self) -> str:
-        return self.actor if self.nth == 1 else f"{self.actor}#{self.nth}"
 
 
 @dataclass(frozen=True)

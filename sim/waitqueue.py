@@ -14,21 +14,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from pagefuzz.sim.actors import Actor
-    from pagefuzz.sim.mm import Page
-
-
-@dataclass(eq=False)
-class WaitEntry:
-    """An entry on a hashed wait queue: a sleeping actor's, or an iocb's `ki_wait`."""
-
-    owner: Actor
-    aio: bool
-    page: Page | None = None  # the page a synchronous sleeper waits on (filtered wakeups)
-    queue: int | None = None  # the index of the queue it is on; None while on none
+from pagefuzz.sim.actors import WaitEntry
 
 
 @dataclass(eq=False)

@@ -39,7 +39,7 @@ def wait_for(path: Path, seconds: float = 60, text: str | None = None) -> None:
     assert there(), (path, text)
 
 
-TARGET = ROOT / "fuzz" / "differential_fuzzer.py"
+TARGET = ROOT / "fuzz" / "campaign" / "differential_fuzzer.py"
 
 
 def run_target(

@@ -11,7 +11,7 @@ import pytest
 from helpers import ROOT
 from helpers import pagefuzz as _pagefuzz
 
-from pagefuzz._replay import load_case
+from pagefuzz._casefile import load_case
 
 EXAMPLES = ROOT / "corpus" / "examples"
 
@@ -213,8 +213,8 @@ def test_json_has_one_shape_whatever_the_number_of_cases() -> None:
 
 
 def test_raw_bytes_replay_through_the_decoder(tmp_path: Path) -> None:
-    """Worked from fuzz/decode.py: byte 0 = 0x00 gives 1 page and 1 wait queue; byte 1 = 0x00
-    no flags; then (opcode 0, argument 0) is aio_write of iocb A over the first page range,
+    """Worked from fuzz/generation/decode.py: byte 0 = 0x00 gives 1 page and 1 wait queue; byte 1 =
+    0x00 no flags; then (opcode 0, argument 0) is aio_write of iocb A over the first page range,
     which is pre's one-page premature completion. With --raw any file name works."""
     data = bytes([0, 0, 0, 0])
     path = tmp_path / "input"

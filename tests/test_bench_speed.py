@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from pagefuzz.fuzz.bench_render import _speed_lines
-from pagefuzz.fuzz.bench_speed import PROBE, BaselineError, _probe, baseline_worktree
-from pagefuzz.fuzz.decode import decode
-from pagefuzz.fuzz.target import Evaluator
-from pagefuzz.fuzz.worker import random_bytes
+from pagefuzz.fuzz.bench.render import _speed_lines
+from pagefuzz.fuzz.bench.speed import PROBE, BaselineError, _probe, baseline_worktree
+from pagefuzz.fuzz.campaign.target import Evaluator
+from pagefuzz.fuzz.campaign.worker import random_bytes
+from pagefuzz.fuzz.generation.decode import decode
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -36,8 +36,8 @@ import pytest
 from helpers import pagefuzz
 from rich.console import Console
 
+from pagefuzz._casefile import load_case
 from pagefuzz._output import Repeat, collapse_repeats, print_timelines
-from pagefuzz._replay import load_case
 from pagefuzz.impls.registry import DEFAULT_VERSIONS, get_version
 from pagefuzz.oracle import differential, judge
 from pagefuzz.oracle.verdict import OBSERVABLE_KINDS, Divergence, first_divergence

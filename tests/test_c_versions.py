@@ -28,8 +28,8 @@ from typing import Any
 import pytest
 from cseed import MARK, SEED, c_file, hunks, seed_lines_of_page_writer, write_seed_versions
 
-from pagefuzz._replay import load_case
-from pagefuzz.fuzz.decode import INPUT_LEN_MAX, decode
+from pagefuzz._casefile import load_case
+from pagefuzz.fuzz.generation.decode import INPUT_LEN_MAX, decode
 from pagefuzz.impls import cbuild
 from pagefuzz.impls.cversion import CVersion, CVersionError, _Greenlet, load_c_version
 from pagefuzz.impls.post import Post

@@ -13,13 +13,13 @@ import pytest
 from helpers import OLD_CAMPAIGN_SUMMARY, start_campaign, wait_for
 from helpers import pagefuzz as _pagefuzz
 
+from pagefuzz._casefile import load_case
 from pagefuzz._cli import main
-from pagefuzz._replay import load_case
-from pagefuzz.fuzz.decode import decode
-from pagefuzz.fuzz.known import known_findings
-from pagefuzz.fuzz.store import KNOWN_FORMAT, new_campaign_dir, read_known
-from pagefuzz.fuzz.target import Evaluator, WorkerState
-from pagefuzz.fuzz.worker import random_bytes
+from pagefuzz.fuzz.campaign.known import known_findings
+from pagefuzz.fuzz.campaign.store import KNOWN_FORMAT, new_campaign_dir, read_known
+from pagefuzz.fuzz.campaign.target import Evaluator, WorkerState
+from pagefuzz.fuzz.campaign.worker import random_bytes
+from pagefuzz.fuzz.generation.decode import decode
 from pagefuzz.impls.registry import DEFAULT_VERSIONS
 
 ROOT = Path(__file__).resolve().parent.parent

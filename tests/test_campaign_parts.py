@@ -8,10 +8,15 @@ from typing import Any
 
 from helpers import OLD_CAMPAIGN_SUMMARY
 
-from pagefuzz.fuzz.known import KnownFinding, KnownTally, case_name
-from pagefuzz.fuzz.libfuzzer import LIBFUZZER_ARGS, final_executions, read_log_stats, stats_of
-from pagefuzz.fuzz.pct import pct_bounds
-from pagefuzz.fuzz.summary import TIMELINE_MAX, CampaignSummary, Sample
+from pagefuzz.fuzz.campaign.known import KnownFinding, KnownTally, case_name
+from pagefuzz.fuzz.campaign.libfuzzer import (
+    LIBFUZZER_ARGS,
+    final_executions,
+    read_log_stats,
+    stats_of,
+)
+from pagefuzz.fuzz.campaign.pct import pct_bounds
+from pagefuzz.fuzz.campaign.summary import TIMELINE_MAX, CampaignSummary, Sample
 from pagefuzz.oracle.evaluate import FindingKey
 
 #: campaign.json of a resumed PCT campaign as pagefuzz wrote it before the summary was typed

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from pagefuzz._casefile import load_case
 from pagefuzz._output import event_line
-from pagefuzz._replay import load_case
 from pagefuzz.oracle.evaluate import evaluate
 
 CORPUS = Path(__file__).resolve().parent.parent / "corpus"

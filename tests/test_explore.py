@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 from helpers import wait_for
 
+from pagefuzz._casefile import load_case
 from pagefuzz._cli import main
-from pagefuzz._replay import load_case
-from pagefuzz.fuzz.explore import Bound, explore
-from pagefuzz.fuzz.target import Evaluator
+from pagefuzz.fuzz.campaign.target import Evaluator
+from pagefuzz.fuzz.explore.search import Bound, explore
 
 ROOT = Path(__file__).resolve().parent.parent
 VERSIONS = ["pre", "post", "recheck-locked"]

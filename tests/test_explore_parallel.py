@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from pagefuzz._cli import main
-from pagefuzz.fuzz.explore import Bound, Certificate, explore
+from pagefuzz.fuzz.explore.search import Bound, Certificate, explore
 
 ROOT = Path(__file__).resolve().parent.parent
 VERSIONS = ["pre", "post", "recheck-locked"]

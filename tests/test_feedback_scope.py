@@ -38,7 +38,7 @@ def test_instrumentation_scope(scope: str | None, expected: str, tmp_path: Path)
     env["PAGEFUZZ_OUT"] = str(tmp_path / "out")
     if scope is not None:
         env["PAGEFUZZ_INSTRUMENT"] = scope
-    target = str(ROOT / "fuzz" / "differential_fuzzer.py")
+    target = str(ROOT / "fuzz" / "campaign" / "differential_fuzzer.py")
     proc = subprocess.run(
         [sys.executable, "-c", PROBE.format(target=target)],
         env=env,

@@ -17,13 +17,13 @@ from helpers import pagefuzz as _pagefuzz
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import pagefuzz.fuzz.minimize
-from pagefuzz._replay import load_case
-from pagefuzz.fuzz.decode import decode
-from pagefuzz.fuzz.grammar import DECODED_STEPS_MAX
-from pagefuzz.fuzz.minimize import Minimizer, is_one_minimal, minimize, sort_key
-from pagefuzz.fuzz.strategies import cases
-from pagefuzz.fuzz.target import Evaluator
+import pagefuzz.fuzz.campaign.minimize
+from pagefuzz._casefile import load_case
+from pagefuzz.fuzz.campaign.minimize import Minimizer, is_one_minimal, minimize, sort_key
+from pagefuzz.fuzz.campaign.target import Evaluator
+from pagefuzz.fuzz.generation.decode import decode
+from pagefuzz.fuzz.generation.grammar import DECODED_STEPS_MAX
+from pagefuzz.fuzz.generation.strategies import cases
 from pagefuzz.impls.registry import DEFAULT_VERSIONS
 from pagefuzz.oracle.evaluate import FindingKey
 from pagefuzz.sim import Case, Step
@@ -133,7 +133,7 @@ def test_a_pass_that_grows_the_case_changes_nothing(monkeypatch: pytest.MonkeyPa
     evaluator = Evaluator(VERSIONS)
     target = frozenset({FindingKey("post", "completion", "aio_write").signature})
     expected = minimize(case, evaluator, target)
-    real = pagefuzz.fuzz.minimize._simpler_steps
+    real = pagefuzz.fuzz.campaign.minimize._simpler_steps
     offered = []
 
     def growing(step: Step) -> Iterator[tuple[Step, str]]:
@@ -142,7 +142,7 @@ def test_a_pass_that_grows_the_case_changes_nothing(monkeypatch: pytest.MonkeyPa
             yield replace(step, count=step.count + 4096), "count up"
         yield from real(step)
 
-    monkeypatch.setattr(pagefuzz.fuzz.minimize, "_simpler_steps", growing)
+    monkeypatch.setattr(pagefuzz.fuzz.campaign.minimize, "_simpler_steps", growing)
     assert minimize(case, evaluator, target) == expected
     assert offered
 
@@ -155,10 +155,10 @@ def test_every_candidate_of_the_passes_is_smaller(case: Case) -> None:
     key = sort_key(case)
     for i in range(len(case.steps)):
         assert sort_key(replace(case, steps=case.steps[:i] + case.steps[i + 1 :])) < key
-        for step, _what in pagefuzz.fuzz.minimize._simpler_steps(case.steps[i]):
+        for step, _what in pagefuzz.fuzz.campaign.minimize._simpler_steps(case.steps[i]):
             steps = (*case.steps[:i], step, *case.steps[i + 1 :])
             assert sort_key(replace(case, steps=steps)) < key
-    for config, _what in pagefuzz.fuzz.minimize._simpler_configs(case.config):
+    for config, _what in pagefuzz.fuzz.campaign.minimize._simpler_configs(case.config):
         assert sort_key(replace(case, config=config)) < key
 
 
@@ -213,8 +213,8 @@ def test_killed_worker_loses_no_finding_and_is_restarted(tmp_path: Path) -> None
 
 
 def test_atheris_target_runs_standalone(tmp_path: Path) -> None:
-    """`python fuzz/differential_fuzzer.py DIR -atheris_runs=N` works on its own and records
-    findings in PAGEFUZZ_OUT (run as a subprocess: atheris must never run inside pytest)."""
+    """`python fuzz/campaign/differential_fuzzer.py DIR -atheris_runs=N` works on its own and
+    records findings in PAGEFUZZ_OUT (run as a subprocess: atheris must never run inside pytest)."""
     corpus = new_corpus(tmp_path)
     proc = run_target(tmp_path, str(corpus), "-atheris_runs=300", "-seed=1", "-max_len=34")
     assert proc.returncode == 0, proc.stderr[-2000:]

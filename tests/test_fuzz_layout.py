@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-MODULES = sorted((ROOT / "fuzz").glob("*.py"))
+MODULES = sorted((ROOT / "fuzz").rglob("*.py"))
 PACKAGES = ("sim", "impls", "oracle", "fuzz", "pagefuzz")
 #: What only `oracle.evaluate` may call: running a version, judging a run, comparing two.
 EVALUATION_CALLS = frozenset({"run_case", "judge", "differential", "finding_keys"})
@@ -24,7 +24,7 @@ DEFINED_ONCE = (
 )
 
 
-@pytest.mark.parametrize("path", MODULES, ids=[p.name for p in MODULES])
+@pytest.mark.parametrize("path", MODULES, ids=[str(p.relative_to(ROOT)) for p in MODULES])
 def test_module_is_small_and_says_what_it_owns(path: Path) -> None:
     text = path.read_text(encoding="utf-8")
     assert len(text.splitlines()) <= 500, path.name
@@ -32,7 +32,7 @@ def test_module_is_small_and_says_what_it_owns(path: Path) -> None:
         assert ast.get_docstring(ast.parse(text)), path.name
 
 
-@pytest.mark.parametrize("path", MODULES, ids=[p.name for p in MODULES])
+@pytest.mark.parametrize("path", MODULES, ids=[str(p.relative_to(ROOT)) for p in MODULES])
 def test_fuzz_evaluates_only_through_evaluate(path: Path) -> None:
     called = set()
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
@@ -58,7 +58,7 @@ def _module_assignments(path: Path) -> set[str]:
 def test_shared_names_are_defined_once() -> None:
     where: dict[str, list[str]] = {name: [] for name in DEFINED_ONCE}
     for package in PACKAGES:
-        for path in sorted((ROOT / package).glob("*.py")):
+        for path in sorted((ROOT / package).rglob("*.py")):
             for name in _module_assignments(path) & set(DEFINED_ONCE):
                 where[name].append(f"{package}/{path.name}")
     assert {name: len(files) for name, files in where.items()} == dict.fromkeys(DEFINED_ONCE, 1), (

@@ -13,7 +13,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pagefuzz._replay import load_case, replay_json
+from pagefuzz._casefile import load_case
+from pagefuzz._replay import replay_json
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "corpus" / "examples"
 ALL = ["pre", "post", "recheck-locked"]

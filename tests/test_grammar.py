@@ -1,5 +1,5 @@
-"""The one step grammar (fuzz/grammar.py): the decoder built from it decodes every byte string to
-exactly the case the decoder before the grammar gave (frozen below), so raw findings keep
+"""The one step grammar (fuzz/generation/grammar.py): the decoder built from it decodes every byte
+string to exactly the case the decoder before the grammar gave (frozen below), so raw findings keep
 re-decoding to their recorded case; and the strategy built from it draws valid cases."""
 
 import hashlib
@@ -8,16 +8,16 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pagefuzz.fuzz.decode import INPUT_LEN_MAX, decode
-from pagefuzz.fuzz.grammar import DECODED_STEPS_MAX, IOCB_NAMES, OPCODES
-from pagefuzz.fuzz.strategies import cases
+from pagefuzz.fuzz.generation.decode import INPUT_LEN_MAX, decode
+from pagefuzz.fuzz.generation.grammar import DECODED_STEPS_MAX, IOCB_NAMES, OPCODES
+from pagefuzz.fuzz.generation.strategies import cases
 from pagefuzz.sim.case import FORMAT, Case, parse_case
 from pagefuzz.sim.cint import PAGE_CACHE_SIZE
 
 # ---------------------------------------------------------------------- the frozen decoder
 
-# fuzz/decode.py as it was before the grammar was defined once (commit 9fe2f6d), kept verbatim
-# but for names: the byte format that raw findings (findings/raw/*.bin) were written in.
+# fuzz/generation/decode.py as it was before the grammar was defined once (commit 9fe2f6d), kept
+# verbatim but for names: the byte format that raw findings (findings/raw/*.bin) were written in.
 _FROZEN_OPCODES = (
     "aio_write", "complete_io", "aio_write", "complete_io", "run", "flush", "sync_write",
     "truncate", "reclaim", "lock_page", "unlock_page", "settle", "write", "run", "complete_io",

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from pagefuzz.fuzz.mutation import mutants
+from pagefuzz.fuzz.bench.mutation import mutants
 from pagefuzz.impls import cbuild, cversion
 from pagefuzz.impls.fixed import Fixed
 from pagefuzz.sim.kernel import Kernel

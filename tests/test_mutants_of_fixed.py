@@ -1,5 +1,5 @@
 """The single-change mutants of `fixed` (benchmarks/mutants.toml, built by benchmarks/mutants.py)
-that the mutation benchmark searches for (fuzz/mutation.py, docs/mutants.md).
+that the mutation benchmark searches for (fuzz/bench/mutation.py, docs/mutants.md).
 
 For each mutant, a small case worked by hand from kernel-model.md (the working is in the test's
 docstring; steps are case step indices, the drain counts as step len(steps)): the mutant fails
@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 from helpers import pagefuzz
 
-from pagefuzz.fuzz.mutation import explore_mutant, mutants, render_mutants, version_spec
+from pagefuzz.fuzz.bench.mutation import explore_mutant, mutants, render_mutants, version_spec
 from pagefuzz.impls.fixed import Fixed
 from pagefuzz.impls.registry import REGISTRY
 from pagefuzz.oracle import Verdict, judge

@@ -26,7 +26,7 @@ from mutants import (
     SpinsOnWriteback,
 )
 
-from pagefuzz._replay import load_case
+from pagefuzz._casefile import load_case
 from pagefuzz.impls.reference import Reference
 from pagefuzz.impls.registry import DEFAULT_VERSIONS, REGISTRY, get_version
 from pagefuzz.oracle import CHECKS, Verdict, Violation, differential, judge

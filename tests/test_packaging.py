@@ -20,7 +20,7 @@ from pathlib import Path
 import pagefuzz
 from pagefuzz.sim import parse_case
 from pagefuzz.oracle.evaluate import evaluate
-import pagefuzz.fuzz.decode, pagefuzz.impls.registry
+import pagefuzz.fuzz.generation.decode, pagefuzz.impls.registry
 case = parse_case({"format": "pagefuzz/case-v1", "name": "one", "config": {"file_pages": 1},
                    "steps": [{"op": "aio_write", "iocb": "A", "pos": 0, "count": 4096}]})
 site = Path(sysconfig.get_paths()["purelib"])

@@ -15,10 +15,10 @@ import pytest
 from helpers import start_campaign
 from helpers import wait_for as _wait_for
 
+import pagefuzz.fuzz.campaign.store
 import pagefuzz.fuzz.files
-import pagefuzz.fuzz.store
-from pagefuzz._replay import load_case
-from pagefuzz.fuzz.target import WorkerState
+from pagefuzz._casefile import load_case
+from pagefuzz.fuzz.campaign.target import WorkerState
 from pagefuzz.impls.registry import DEFAULT_VERSIONS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,7 +36,7 @@ def test_full_disk_loses_no_finding(tmp_path: Path, monkeypatch: pytest.MonkeyPa
             raise OSError(errno.ENOSPC, "No space left on device", str(path))
         real(path, data)
 
-    monkeypatch.setattr(pagefuzz.fuzz.store, "write_atomic", flaky)
+    monkeypatch.setattr(pagefuzz.fuzz.campaign.store, "write_atomic", flaky)
     monkeypatch.setattr(pagefuzz.fuzz.files, "write_atomic", flaky)  # under write_json_atomic
     state = WorkerState(tmp_path, 0, list(DEFAULT_VERSIONS), "random", 1)
     case = load_case(ROOT / "corpus" / "examples" / "one-page-aio.json")

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from mutants import DropsWakeup, LeavesPageLocked
 
+from pagefuzz._casefile import load_case
 from pagefuzz._explain import explain
-from pagefuzz._replay import load_case
 from pagefuzz._report import build
 from pagefuzz._report_analysis import Finding
 from pagefuzz._report_html import lane_cell, md_html, md_inline, render_html

@@ -13,8 +13,8 @@ from dataclasses import replace
 
 import pytest
 
-from pagefuzz.fuzz.decode import decode
-from pagefuzz.fuzz.worker import random_bytes
+from pagefuzz.fuzz.campaign.worker import random_bytes
+from pagefuzz.fuzz.generation.decode import decode
 from pagefuzz.impls.post import Post
 from pagefuzz.impls.registry import BUILT_IN, get_version
 from pagefuzz.oracle.evaluate import evaluate, evaluate_records

@@ -8,7 +8,7 @@ from pathlib import Path
 from helpers import pagefuzz as _pagefuzz
 from helpers import start_campaign, wait_for
 
-from pagefuzz._replay import load_case
+from pagefuzz._casefile import load_case
 from pagefuzz.impls.registry import DEFAULT_VERSIONS
 from pagefuzz.oracle.evaluate import evaluate
 

@@ -9,11 +9,11 @@ import pytest
 
 from pagefuzz.impls.registry import get_version
 from pagefuzz.oracle import judge
-from pagefuzz.sim.actors import Actor
+from pagefuzz.sim.actors import Actor, WaitEntry
 from pagefuzz.sim.case import parse_case
 from pagefuzz.sim.record import RequestId
 from pagefuzz.sim.sched import DISK, Choice
-from pagefuzz.sim.waitqueue import WaitEntry, WaitQueue
+from pagefuzz.sim.waitqueue import WaitQueue
 from pagefuzz.sim.world import World
 
 

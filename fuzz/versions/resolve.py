@@ -1,0 +1,124 @@
+"""Versions registered for a run: each name parsed once (fuzz/versions/spec.py) and registered
+under its identity; a version from outside the package as a `HostedVersion`
+(fuzz/versions/isolation.py), started at once so that a file that cannot be used is one line
+before any run. Also what an artifact records of them, and registering again what it recorded."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+
+from pagefuzz.fuzz.versions.isolation import HostedVersion
+from pagefuzz.fuzz.versions.spec import (
+    RECORDS_ENV,
+    VersionLoadError,
+    VersionSpec,
+    _py_parts,
+    is_external,
+    parse_records,
+    parse_spec,
+)
+from pagefuzz.impls.registry import REGISTRY, register
+from pagefuzz.sim.case import VersionRecord
+
+#: The specs registered in this process, by identity.
+_SPECS: dict[str, VersionSpec] = {}
+
+
+def spec_of(name: str) -> VersionSpec:
+    """The spec a registered version was registered with (a built-in one's, if never parsed)."""
+    found = _SPECS.get(name)
+    if found is not None:
+        return found
+    if name in REGISTRY and not is_external(name):
+        return VersionSpec(name, name, "built-in")
+    raise KeyError(name)
+
+
+def ensure_registered(given: str) -> str:
+    """Parse `given`, register the version under its identity (once per process) and return the
+    identity. A version from outside the package is registered as a `HostedVersion`, started
+    (and its code loaded, in its fork server) here, so that a file that cannot be used is one
+    line now rather than an error in the middle of a run."""
+    spec = parse_spec(given)
+    if not spec.external:
+        return spec.name
+    earlier = _SPECS.get(spec.name)
+    if earlier is not None:
+        if earlier.path != spec.path:
+            raise VersionLoadError(
+                f"{given}: another version in this run is named {spec.name} "
+                f"({earlier.given}, {earlier.path}); rename one of the files"
+            )
+        return spec.name
+    hosted = HostedVersion(spec)
+    hosted.start()  # loads the code in its own process: a load error is one line here
+    _SPECS[spec.name] = spec
+    register(spec.name, lambda: hosted)
+    return spec.name
+
+
+def resolve_versions(names: Sequence[str]) -> list[str]:
+    """Register every version among `names`; their identities, in order."""
+    return [ensure_registered(name) for name in names]
+
+
+def records_of(names: Sequence[str]) -> tuple[VersionRecord, ...]:
+    """What an artifact records of the registered versions `names` (by identity)."""
+    return tuple(spec_of(name).record() for name in names)
+
+
+def records_json(names: Sequence[str]) -> str:
+    """The records of `names` as JSON (RECORDS_ENV's value, campaign.json's)."""
+    return json.dumps([record.to_json() for record in records_of(names)])
+
+
+def resolve_for_worker(names: Sequence[str]) -> list[str]:
+    """A worker's versions: from the records its campaign passed (RECORDS_ENV), else the names."""
+    text = os.environ.get(RECORDS_ENV)
+    if not text:
+        return resolve_versions(names)
+    resolved, _warnings = resolve_recorded(parse_records(json.loads(text)))
+    return resolved
+
+
+def resolve_recorded(records: Sequence[VersionRecord]) -> tuple[list[str], list[str]]:
+    """The versions an artifact recorded, registered again: their identities, and one warning
+    line for each file that changed since (its SHA-256 differs). A file is looked for as it was
+    typed (relative to the current directory), then where it was; VersionLoadError, one line,
+    if neither is there."""
+    names: list[str] = []
+    warnings: list[str] = []
+    for record in records:
+        if not is_external(record.name):
+            names.append(ensure_registered(record.name))
+            continue
+        prefix = "c:" if record.name.startswith("c:") else "py:"
+        _, _, wanted = _py_parts(record.name) if prefix == "py:" else ("", "", "")
+        suffix = f":{wanted}" if wanted else ""
+        candidates: list[str] = []
+        if record.given:
+            candidates.append(record.given)
+        if record.file:
+            candidates.append(prefix + record.file + suffix)
+        found: list[VersionSpec] = []
+        for given in candidates:
+            try:
+                found.append(parse_spec(given))
+            except VersionLoadError:
+                continue
+        if not found:
+            raise VersionLoadError(
+                f"{record.name}: recorded from {record.file or record.given}, which is not "
+                f"there; name the file: --versions {prefix}PATH{suffix}"
+            )
+        same = [spec for spec in found if spec.sha256 == record.sha256]
+        chosen = (same or found)[0]
+        if not same and record.sha256:
+            warnings.append(
+                f"warning: {record.name}: {chosen.path} has changed since the case was written "
+                f"(sha256 {record.sha256[:12]} then, {(chosen.sha256 or '?')[:12]} now)"
+            )
+        names.append(ensure_registered(chosen.given))
+    return names, warnings
