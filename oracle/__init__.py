@@ -4,6 +4,8 @@ Pure: reads `sim.record.RunRecord` values only and never runs the world.
 """
 
 from pagefuzz.oracle.checks import CHECKS, Violation
+from pagefuzz.oracle.findings import FindingKey
+from pagefuzz.oracle.pair import Pair
 from pagefuzz.oracle.verdict import (
     CLASSES,
     Differential,
@@ -17,6 +19,8 @@ __all__ = [
     "CHECKS",
     "CLASSES",
     "Differential",
+    "FindingKey",
+    "Pair",
     "Verdict",
     "Violation",
     "differential",

@@ -25,33 +25,51 @@ REAL_ERRNOS: Final = (-EIO, -EAGAIN)
 
 @dataclass(frozen=True)
 class Violation:
+    """One check violated by one run. `request` is the request concerned (None for none); what
+    only an actor did (a task still asleep, a page lock it still holds) names the actor as its
+    first request is named (`T`). `kind` is that request's kind (`-` for none): `judge` resolves
+    it from the record, once (`request_kinds`), and findings and signatures read it from here.
+    `seq` is the recorded event the violation is, where it is one (a BUG the world recorded:
+    its `KernelBug.seq`)."""
+
     check: str
     version: str
-    request: str | None
+    request: RequestId | None
     step: int
     explanation: str
     evidence: tuple[PageState, ...] = ()
+    kind: str = "-"
+    seq: int | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
             "check": self.check,
             "version": self.version,
-            "request": self.request,
+            "request": None if self.request is None else str(self.request),
             "step": self.step,
             "explanation": self.explanation,
             "evidence": [_evidence(p) for p in self.evidence],
         }
 
     def line(self) -> str:
-        who = self.request if self.request is not None else "-"
+        who = str(self.request) if self.request is not None else "-"
         proof = "; ".join(_evidence_text(p) for p in self.evidence)
         return f"{self.check} {self.version} {who} step {self.step}: {self.explanation}" + (
             f" [{proof}]" if proof else ""
         )
 
 
-def _named(request: RequestId | None) -> str | None:
-    return None if request is None else str(request)
+def request_kinds(rec: RunRecord) -> dict[RequestId, str]:
+    """The kind of every request a violation of `rec` may name: each request by its id; an
+    actor (named as its first request) by its first request in the record; and the request a
+    failure of the version names (a record whose process died keeps no requests)."""
+    kinds = {r.id: r.kind for r in rec.requests}
+    for r in rec.requests:
+        kinds.setdefault(RequestId(r.id.actor), r.kind)
+    failure = rec.failure
+    if failure is not None and failure.request is not None:
+        kinds.setdefault(failure.request, failure.kind)
+    return kinds
 
 
 def _evidence(p: PageState) -> dict[str, Any]:
@@ -119,7 +137,7 @@ def check_completion(rec: RunRecord) -> list[Violation]:
                 Violation(
                     "completion",
                     rec.version,
-                    req.name,
+                    req.id,
                     req.completed_at,
                     f"{req.name} completed with {req.result} bytes at step {req.completed_at} "
                     f"while {words}",
@@ -157,7 +175,7 @@ def check_byte_count(rec: RunRecord) -> list[Violation]:
                 Violation(
                     "byte_count",
                     rec.version,
-                    req.name,
+                    req.id,
                     step,
                     f"{req.name} reported {req.result} bytes of a {req.count}-byte write",
                 )
@@ -167,7 +185,7 @@ def check_byte_count(rec: RunRecord) -> list[Violation]:
                 Violation(
                     "byte_count",
                     rec.version,
-                    req.name,
+                    req.id,
                     step,
                     f"{req.name} returned {req.result} ({errno_name(req.result)}), "
                     "not an errno this path can return",
@@ -178,7 +196,7 @@ def check_byte_count(rec: RunRecord) -> list[Violation]:
                 Violation(
                     "byte_count",
                     rec.version,
-                    req.name,
+                    req.id,
                     step,
                     f"{req.name} reported a short count {req.result} of {req.count} "
                     "with no truncation or I/O error to cause it",
@@ -199,7 +217,7 @@ def check_byte_count(rec: RunRecord) -> list[Violation]:
                     Violation(
                         "byte_count",
                         rec.version,
-                        req.name,
+                        req.id,
                         prog.step,
                         f"{req.name}'s progress went backwards to {prog.pos} from {last_end}",
                     )
@@ -214,7 +232,7 @@ def check_byte_count(rec: RunRecord) -> list[Violation]:
                     Violation(
                         "byte_count",
                         rec.version,
-                        req.name,
+                        req.id,
                         prog.step,
                         f"{req.name} counted {prog.nbytes} bytes from {prog.pos} as synced at step "
                         f"{prog.step} while {words}",
@@ -224,14 +242,14 @@ def check_byte_count(rec: RunRecord) -> list[Violation]:
     return out
 
 
-def stormed_iocbs(rec: RunRecord) -> dict[str, int]:
+def stormed_iocbs(rec: RunRecord) -> dict[RequestId, int]:
     """The iocbs a settle bound stopped while they kept kicking each other, each with the step of
     the first bound that stopped it: `retry_bound` charges each of them a retry storm (at that
     step) rather than a count over its bound."""
-    stormed: dict[str, int] = {}
+    stormed: dict[RequestId, int] = {}
     for hit in rec.settle_bound_hits:
         for name, _runs in hit.iocbs:
-            stormed.setdefault(name, hit.step)
+            stormed.setdefault(RequestId(name), hit.step)  # an iocb makes one request
     return stormed
 
 
@@ -245,13 +263,13 @@ def check_retry_bound(rec: RunRecord) -> list[Violation]:
             continue
         real = sum(1 for w in req.wakeups if w.real)
         bound = 1 + len(req.index_range()) + real
-        if req.name in stormed:
-            step = stormed[req.name]
+        if req.id in stormed:
+            step = stormed[req.id]
             out.append(
                 Violation(
                     "retry_bound",
                     rec.version,
-                    req.name,
+                    req.id,
                     step,
                     f"retry storm: {req.name} was still being kicked when the settle bound "
                     f"({rec.case.config.settle_bound} runs) stopped step {step}; "
@@ -265,7 +283,7 @@ def check_retry_bound(rec: RunRecord) -> list[Violation]:
                 Violation(
                     "retry_bound",
                     rec.version,
-                    req.name,
+                    req.id,
                     step,
                     f"{req.name} ran {req.retries} times, bound {bound} (1 + "
                     f"{len(req.index_range())} pages + {real} real wakeups); {spurious} wakeups "
@@ -291,7 +309,7 @@ def check_hang(rec: RunRecord) -> list[Violation]:
                 Violation(
                     "hang",
                     rec.version,
-                    req.name,
+                    req.id,
                     step,
                     f"{req.name} never completed: after the drain nothing is left that could "
                     "wake it",
@@ -305,7 +323,7 @@ def check_hang(rec: RunRecord) -> list[Violation]:
             Violation(
                 "hang",
                 rec.version,
-                name,
+                RequestId(name),
                 step,
                 f"{name} is still asleep after the drain with nothing left to wake it",
             )
@@ -347,7 +365,7 @@ def check_error(rec: RunRecord) -> list[Violation]:
                 Violation(
                     "error",
                     rec.version,
-                    req.name,
+                    req.id,
                     req.completed_at or 0,
                     f"I/O of page {io.index} failed at step {io.step} but {req.name} returned "
                     f"{req.result}, not -5 (EIO)",
@@ -362,7 +380,7 @@ def check_kernel_bug(rec: RunRecord) -> list[Violation]:
     # A case's own unlock_page step unlocking an unlocked page is the case's doing (the world
     # marks it), like the locks a case's lock_page steps keep: every version would carry it.
     out = [
-        Violation("kernel_bug", rec.version, _named(bug.request), bug.step, bug.what)
+        Violation("kernel_bug", rec.version, bug.request, bug.step, bug.what, seq=bug.seq)
         for bug in rec.kernel_bugs
         if not bug.by_case
     ]
@@ -377,7 +395,7 @@ def check_kernel_bug(rec: RunRecord) -> list[Violation]:
                 Violation(
                     "kernel_bug",
                     rec.version,
-                    p.lock_owner,
+                    None if p.lock_owner is None else RequestId(p.lock_owner),
                     step,
                     f"page {p.index} is still locked by {p.lock_owner} at the end",
                     (p,),
@@ -408,11 +426,7 @@ def _failure_check(check: str) -> Callable[[RunRecord], list[Violation]]:
         failure = rec.failure
         if failure is None or failure.check != check:
             return []
-        return [
-            Violation(
-                check, rec.version, _named(failure.request), failure.step, failure.explanation()
-            )
-        ]
+        return [Violation(check, rec.version, failure.request, failure.step, failure.explanation())]
 
     check_failure.__name__ = f"check_{check}"
     return check_failure

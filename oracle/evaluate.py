@@ -14,42 +14,11 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, Protocol, runtime_checkable
 
-from pagefuzz.impls.registry import get_version
 from pagefuzz.oracle.checks import CHECKS
-from pagefuzz.oracle.verdict import Differential, Verdict, differential, judge, signature_of
+from pagefuzz.oracle.findings import FindingKey as FindingKey  # re-exported: where it was
+from pagefuzz.oracle.pair import Pair
+from pagefuzz.oracle.verdict import Differential, Verdict, differential, judge
 from pagefuzz.sim import Case, RunRecord, Version, run_case
-
-
-@dataclass(frozen=True, order=True)
-class FindingKey:
-    """One way a version goes wrong: the version, the violated check and the kind of request it
-    concerns (`-` for none). Its one string form is `version/check/kind`; its signature is the
-    first 12 hex digits of that string's SHA-256 (the name of finding files)."""
-
-    version: str
-    check: str
-    kind: str
-
-    def __str__(self) -> str:
-        return f"{self.version}/{self.check}/{self.kind}"
-
-    @property
-    def signature(self) -> str:
-        return signature_of(str(self))
-
-    @classmethod
-    def parse(cls, text: str) -> FindingKey:
-        """The key a user typed or a file holds; ValueError naming the part that is wrong.
-        Split from the right: a version from a file is named by its path (`py:dir/fix.py`),
-        which may hold "/"; checks and request kinds never do."""
-        parts = text.rsplit("/", 2)
-        if len(parts) != 3 or not all(parts):
-            raise ValueError(f"{text!r} is not VERSION/CHECK/KIND (e.g. post/completion/aio_write)")
-        if parts[1] not in CHECKS:
-            raise ValueError(
-                f"{text!r}: unknown check {parts[1]!r}; checks are {', '.join(CHECKS)}"
-            )
-        return cls(parts[0], parts[1], parts[2])
 
 
 @dataclass(frozen=True)
@@ -86,21 +55,13 @@ def _show(value: object) -> str:
     return str(value)
 
 
-def finding_keys_of(record: RunRecord, verdict: Verdict) -> tuple[FindingKey, ...]:
-    """The atomic findings of one run, sorted: one per distinct (check, request kind) the
-    version violated. Campaigns deduplicate on these, not on the whole set: independent bugs in
-    one case would otherwise combine into a new set at every execution."""
-    kinds = {r.name: r.kind for r in record.requests}
-    for r in record.requests:  # a violation may name the task rather than its nth request
-        kinds.setdefault(r.id.actor, r.kind)
-    failure = record.failure
-    if failure is not None and failure.request is not None:  # a record with no requests kept
-        kinds.setdefault(str(failure.request), failure.kind)
-    keys = {
-        FindingKey(verdict.version, v.check, kinds.get(v.request or "", "-"))
-        for v in verdict.violations
-    }
-    return tuple(sorted(keys))
+def _pair(text: str) -> Pair | None:
+    """An `expect` block's pair; None for one that names no two versions (`parse_case` refuses
+    those: only a case built by hand can hold one, and it then matches no differential)."""
+    try:
+        return Pair.parse(text)
+    except ValueError:
+        return None
 
 
 @dataclass(frozen=True)
@@ -118,7 +79,7 @@ class Judged:
     def of(cls, record: RunRecord) -> Judged:
         """A record judged (the runner of a version hosted elsewhere judges its runs so)."""
         verdict = judge(record)
-        return cls(record, verdict, finding_keys_of(record, verdict))
+        return cls(record, verdict, verdict.finding_keys)
 
 
 @runtime_checkable
@@ -159,11 +120,7 @@ class Evaluation:
         return tuple(
             Failure(key, key.signature)
             for name in self.records
-            for key in (
-                judged[name]
-                if name in judged
-                else finding_keys_of(self.records[name], self.verdicts[name])
-            )
+            for key in (judged[name] if name in judged else self.verdicts[name].finding_keys)
         )
 
     def _whole(self) -> None:
@@ -198,11 +155,11 @@ class Evaluation:
                 got = list(self.verdicts[version].checks)
                 if sorted(wanted) != sorted(got):
                     out.append(Mismatch(version, sorted(wanted, key=CHECKS.index), got))
-        by_pair = {f"{d.pair[0]}/{d.pair[1]}": d for d in self.differentials}
-        for pair, cls in expect.get("differential", {}).items():
-            d = by_pair.get(pair)
+        by_pair: dict[Pair | None, Differential] = {d.pair: d for d in self.differentials}
+        for text, cls in expect.get("differential", {}).items():
+            d = by_pair.get(_pair(text))
             if d is not None and d.cls != cls:
-                out.append(Mismatch(pair, cls, d.cls))
+                out.append(Mismatch(text, cls, d.cls))
         return tuple(out)
 
     @property
@@ -214,7 +171,7 @@ class Evaluation:
         writer of `expect` (triage, campaigns, minimize and explore all write this)."""
         return {
             "checks": {v: list(verdict.checks) for v, verdict in self.verdicts.items()},
-            "differential": {f"{d.pair[0]}/{d.pair[1]}": d.cls for d in self.differentials},
+            "differential": {str(d.pair): d.cls for d in self.differentials},
         }
 
     def to_json(self, events: bool = True) -> dict[str, Any]:
@@ -243,13 +200,14 @@ class Evaluation:
 
 
 def evaluate(
-    case: Case, versions: Sequence[Version | RunsElsewhere | str], events: bool = True
+    case: Case, versions: Sequence[Version | RunsElsewhere], events: bool = True
 ) -> Evaluation:
-    """Run `case` in each version (a `Version`, a version that runs elsewhere, or a registered
-    name), judge every run. `events=False`: the runs keep no timeline (a campaign's executions:
-    faster, same verdicts; differentials then have no first divergence to show, and a version
-    that runs elsewhere is judged there)."""
-    resolved = [get_version(v) if isinstance(v, str) else v for v in versions]
+    """Run `case` in each version (a `Version`, or a version that runs elsewhere), judge every
+    run. Versions come built: names are the shell's to resolve (fuzz/versions/resolve.py), so
+    that the oracle knows no registry. `events=False`: the runs keep no timeline (a campaign's
+    executions: faster, same verdicts; differentials then have no first divergence to show, and
+    a version that runs elsewhere is judged there)."""
+    resolved = list(versions)
     # The runs elsewhere start first, so that they run while this process runs the others.
     started = {
         i: version.submit(case, events)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Final
 
-from pagefuzz.oracle.checks import CHECK_FUNCTIONS, CHECKS, Violation
+from pagefuzz.oracle.checks import CHECK_FUNCTIONS, CHECKS, Violation, request_kinds
+from pagefuzz.oracle.findings import FindingKey, finding_keys
+from pagefuzz.oracle.findings import signature_of as signature_of  # re-exported: oracle's API
+from pagefuzz.oracle.pair import Pair
 from pagefuzz.sim.case import CLASSES as CLASSES  # the names, defined once with the case format
 from pagefuzz.sim.eventlog import ELIDED_KIND
 from pagefuzz.sim.events import Event, EventKind
@@ -60,6 +62,12 @@ class Verdict:
         found = {v.check for v in self.violations}
         return tuple(c for c in CHECKS if c in found)
 
+    @property
+    def finding_keys(self) -> tuple[FindingKey, ...]:
+        """The atomic findings of the run, sorted: one per distinct (check, request kind) the
+        version violated."""
+        return finding_keys(self.violations)
+
     def to_json(self) -> dict[str, Any]:
         return {
             "verdict": "pass" if self.passed else "fail",
@@ -68,10 +76,15 @@ class Verdict:
 
 
 def judge(record: RunRecord) -> Verdict:
-    """Run every check over one record."""
+    """Run every check over one record; each violation carries the kind of the request it
+    names, resolved here from the record once (`checks.request_kinds`)."""
+    kinds = request_kinds(record)
     violations: list[Violation] = []
     for check in CHECKS:
-        violations.extend(CHECK_FUNCTIONS[check](record))
+        violations.extend(
+            v if v.request is None else replace(v, kind=kinds.get(v.request, "-"))
+            for v in CHECK_FUNCTIONS[check](record)
+        )
     return Verdict(record.version, tuple(violations))
 
 
@@ -82,13 +95,18 @@ class Divergence:
     left: str | None
     right: str | None
 
-    def to_json(self, pair: tuple[str, str]) -> dict[str, Any]:
-        return {"index": self.index, "step": self.step, pair[0]: self.left, pair[1]: self.right}
+    def to_json(self, pair: Pair) -> dict[str, Any]:
+        return {
+            "index": self.index,
+            "step": self.step,
+            pair.first: self.left,
+            pair.second: self.right,
+        }
 
 
 @dataclass(frozen=True)
 class Differential:
-    pair: tuple[str, str]
+    pair: Pair
     cls: str
     first_divergence: Divergence | None
     signature: str
@@ -96,7 +114,7 @@ class Differential:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "pair": list(self.pair),
+            "pair": [self.pair.first, self.pair.second],
             "class": self.cls,
             "first_divergence": (
                 None if self.first_divergence is None else self.first_divergence.to_json(self.pair)
@@ -154,7 +172,15 @@ def first_divergence(left: RunRecord, right: RunRecord) -> Divergence | None:
 
 def _outcome(record: RunRecord, verdict: Verdict) -> tuple[Any, ...]:
     """What the two runs are compared on for `same`: every request's result, completion step,
-    retries and late pages, the BUGs, the bound hits, and the violations."""
+    retries and late pages, the BUGs, the bound hits, and the violations.
+
+    A violation is compared with its explanation: the explanation is where some of what differs
+    shows and no other field compared here holds it (a late page still dirty in one run and
+    under writeback in the other; the counts of a progress report; how a version's code died).
+    Compared on check, request and step alone, post and recheck-locked would be `same` instead
+    of `both` on three corpus findings (B completes at step 0 in both, page 2 still dirty in
+    post, under writeback in recheck-locked); compared on the evidence and BUG sequence numbers
+    as well, runs that differ in nothing shown (generation numbers) would stop being `same`."""
     return (
         tuple(
             (r.name, r.result, r.completed_at, r.retries, r.not_on_disk_at_completion)
@@ -182,30 +208,22 @@ def classify(left: RunRecord, lv: Verdict, right: RunRecord, rv: Verdict) -> str
 
 
 def signature_key(runs: Sequence[tuple[RunRecord, Verdict]]) -> str:
-    """Canonical text of a finding: the sorted set of (version, check, request kind) over the
-    runs' violations, then the model choices the case ran under. Sizes and steps are left out on
-    purpose, so that the key survives minimisation; the choices stay in, so a finding that
-    depends on one is kept apart from one that does not."""
-    entries: set[tuple[str, str, str]] = set()
-    for record, verdict in runs:
-        kinds = {r.name: r.kind for r in record.requests}
-        for v in verdict.violations:
-            entries.add((verdict.version, v.check, kinds.get(v.request or "", "-")))
+    """Canonical text of a differential: the sorted set of the runs' findings (`FindingKey`s,
+    `version/check/kind`, comma-separated; `none` when there is none), then the model choices
+    the case ran under. Sizes and steps are left out on purpose, so that the key survives
+    minimisation; the choices stay in, so a finding that depends on one is kept apart from one
+    that does not."""
+    keys = sorted({key for _record, verdict in runs for key in verdict.finding_keys})
     cfg = runs[0][0].case.config
-    body = ",".join(f"{v}/{c}/{k}" for v, c, k in sorted(entries)) or "none"
+    body = ",".join(str(key) for key in keys) or "none"
     filtered = "on" if cfg.filtered_wakeups else "off"
     return f"{body}|lookup_next={cfg.lookup_next}|filtered_wakeups={filtered}"
-
-
-def signature_of(key: str) -> str:
-    """A short, file-name-safe digest of a signature key (12 hex digits of SHA-256)."""
-    return hashlib.sha256(key.encode()).hexdigest()[:12]
 
 
 def differential(left: RunRecord, lv: Verdict, right: RunRecord, rv: Verdict) -> Differential:
     key = signature_key([(left, lv), (right, rv)])
     return Differential(
-        pair=(left.version, right.version),
+        pair=Pair(left.version, right.version),
         cls=classify(left, lv, right, rv),
         first_divergence=first_divergence(left, right),
         signature=signature_of(key),

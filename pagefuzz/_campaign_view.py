@@ -16,7 +16,7 @@ from rich.table import Table
 
 from pagefuzz._casefile import CaseFileError
 from pagefuzz._console import PLAIN_PERIOD_S
-from pagefuzz.fuzz.campaign.campaign import Campaign, CampaignError, shown_path
+from pagefuzz.fuzz.campaign.campaign import Campaign, CampaignError, CampaignRequest, shown_path
 
 
 def _known_line(snap: dict[str, Any]) -> str:
@@ -121,38 +121,19 @@ def summary_lines(summary: dict[str, Any], out: Path) -> list[str]:
 
 
 def open_campaign(
-    out: Path | None,
-    engine: str | None,
-    versions: list[str] | None,
-    jobs: int,
-    seconds: float,
-    seed: int,
-    corpus: Path | None,
-    resume: bool,
-    depth: int,
-    state_feedback: bool | None,
-    hypothesis_db: Path | None,
-    stop_on_finding: bool = False,
-    instrument: str | None = None,
-    corpus_given: bool = False,
+    request: CampaignRequest, state_feedback: bool | None = None, instrument: str | None = None
 ) -> Campaign:
-    """A campaign ready to run (`Campaign.create` checks the flags against a resumed one);
-    what it refuses is one `CaseFileError` line. `engine` and `versions` None: not given;
-    `corpus_given`: --corpus or --fresh was typed (a resumed campaign keeps its own)."""
+    """A campaign ready to run (`Campaign.create` checks the request against a resumed one);
+    what it refuses is one `CaseFileError` line. `state_feedback` and `instrument` are the
+    atheris workers' (child processes: passed in their environment)."""
     try:
-        campaign = Campaign.create(
-            out, engine, versions, jobs, seconds, seed, corpus, resume, corpus_given
-        )
+        campaign = Campaign.create(request)
     except CampaignError as exc:
         raise CaseFileError(str(exc)) from None
-    campaign.depth = depth
-    campaign.stop_on_finding = stop_on_finding
-    if state_feedback is not None:  # read by the atheris workers, which are child processes
+    if state_feedback is not None:
         os.environ["PAGEFUZZ_STATE_FEEDBACK"] = "1" if state_feedback else "0"
-    if instrument is not None:  # the same: fuzz/campaign/differential_fuzzer.py's SCOPES
+    if instrument is not None:  # fuzz/campaign/differential_fuzzer.py's SCOPES
         os.environ["PAGEFUZZ_INSTRUMENT"] = instrument
-    if hypothesis_db is not None:
-        campaign.hypothesis_db = hypothesis_db.resolve()
     return campaign
 
 

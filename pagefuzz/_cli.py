@@ -53,7 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
         "in, its retries, and the pages of its range not on disk when it completed; a finding's "
         "metadata (engine, executions to first sight) is shown with it. Ends with a count line "
         "and the failing files. Exit codes: 0 every expectation met (or none given), 1 a "
-        'case\'s "expect" did not hold, 2 bad input, 130 interrupted.',
+        "case's \"expect\" did not hold, or a version's code died or hung on a case that does "
+        "not expect it, 2 bad input, 130 interrupted.",
     )
     replay.add_argument(
         "cases",

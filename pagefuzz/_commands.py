@@ -53,28 +53,28 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 def cmd_fuzz(args: argparse.Namespace) -> int:
     from pagefuzz._campaign_view import open_campaign, run_fuzz
+    from pagefuzz.fuzz.campaign.campaign import CampaignRequest
 
     # None when not given: the defaults, or with --resume the campaign's own (a flag given
     # explicitly that differs from the campaign's is refused, not silently overridden).
     if args.fresh and args.corpus is not None:
         raise CaseFileError("--fresh: starts from no corpus; leave --corpus out")
     corpus = None if args.fresh else (args.corpus or shipped_corpus())
-    campaign = open_campaign(
-        args.out,
-        args.engine,
-        given_versions(args.versions),
-        args.jobs,
-        args.time,
-        args.seed,
-        corpus,
-        args.resume,
-        args.depth,
-        args.state_feedback,
-        args.hypothesis_db,
-        args.stop_on_finding,
-        args.instrument,
+    request = CampaignRequest(
+        out=args.out,
+        engine=args.engine,
+        versions=given_versions(args.versions),
+        jobs=args.jobs,
+        seconds=args.time,
+        seed=args.seed,
+        corpus=corpus,
         corpus_given=args.fresh or args.corpus is not None,
+        resume=args.resume,
+        depth=args.depth,
+        stop_on_finding=args.stop_on_finding,
+        hypothesis_db=args.hypothesis_db,
     )
+    campaign = open_campaign(request, args.state_feedback, args.instrument)
     for line in campaign.warnings:
         sys.stderr.write(line + "\n")
     summary = run_fuzz(make_console(), campaign, args.json)

@@ -33,7 +33,7 @@ from pagefuzz.fuzz.explore.search import (
     parse_shard,
 )
 from pagefuzz.fuzz.files import write_json_atomic
-from pagefuzz.fuzz.versions.resolve import records_of
+from pagefuzz.fuzz.versions.resolve import records_of, versions_of
 from pagefuzz.oracle.evaluate import evaluate
 
 #: (flag, lowest, highest) accepted for the bound's numbers, checked before anything runs.
@@ -148,7 +148,7 @@ def run_explore(
             example.case,
             notes=f"Shortest counterexample for {example.key} found by "
             f"pagefuzz explore ({bound.describe()}).",
-            expect=evaluate(example.case, versions).expect_block(),
+            expect=evaluate(example.case, versions_of(versions)).expect_block(),
             versions=records_of(versions),
         )
         write_json_atomic(out / f"{case.name}.json", case.to_json())

@@ -17,7 +17,7 @@ from pagefuzz._casefile import CaseFileError
 from pagefuzz.fuzz.campaign.minimize import minimize
 from pagefuzz.fuzz.campaign.target import Evaluator
 from pagefuzz.fuzz.files import write_json_atomic
-from pagefuzz.fuzz.versions.resolve import records_of
+from pagefuzz.fuzz.versions.resolve import records_of, versions_of
 from pagefuzz.oracle.evaluate import FindingKey, evaluate
 from pagefuzz.sim import Case
 
@@ -41,7 +41,7 @@ def run_minimize(
     the source's name and notes no longer describe the smaller case."""
     source = load_source(path, raw_bytes)
     case = source.case
-    shown = {f.key: f.signature for f in evaluate(case, versions).failures}
+    shown = {f.key: f.signature for f in evaluate(case, versions_of(versions)).failures}
     wanted = list(findings)
     if not wanted and source.key is not None and source.key in shown:
         wanted = [source.key]
@@ -66,7 +66,7 @@ def run_minimize(
         name=sanitise(out.stem),
         notes=f"Minimised by pagefuzz from {path} ({len(case.steps)} -> {len(small.steps)} "
         f"steps), keeping {kept}.",
-        expect=evaluate(small, versions).expect_block(),
+        expect=evaluate(small, versions_of(versions)).expect_block(),
         versions=records_of(versions),
     )
     write_json_atomic(out, small.to_json())

@@ -94,10 +94,10 @@ def print_replay(
         for v in verdict.violations:
             console.print(f"    [red]x {escape(v.line())}[/red]")
     for d in outcome.differentials:
-        a, b = d.pair
+        a, b = d.pair.first, d.pair.second
         colour = {"fixed": "green", "regressed": "red", "both": "yellow"}.get(d.cls, "default")
         div = ""
-        died = [name for name in d.pair if _died(outcome.records[name])]
+        died = [name for name in (a, b) if _died(outcome.records[name])]
         if died:
             div = f"; no timelines to compare: {' and '.join(died)} died with its process"
         elif d.first_divergence is not None:
@@ -107,7 +107,7 @@ def print_replay(
                 f"{b} {fd.right or '(ends)'!r}"
             )
         console.print(
-            f"  {escape(a + '/' + b):<26} [{colour}]{d.cls:<9}[/{colour}] "
+            f"  {escape(str(d.pair)):<26} [{colour}]{d.cls:<9}[/{colour}] "
             f"signature {d.signature}{escape(div)}"
         )
     if case.expect is not None:

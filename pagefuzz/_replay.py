@@ -14,6 +14,7 @@ from rich.console import Console
 
 from pagefuzz import _output
 from pagefuzz._artifacts import Source
+from pagefuzz.fuzz.versions.resolve import versions_of
 from pagefuzz.impls.registry import DEFAULT_VERSIONS
 from pagefuzz.oracle.evaluate import evaluate
 from pagefuzz.sim import Case
@@ -22,7 +23,7 @@ from pagefuzz.sim import Case
 def replay_json(case: Case, versions: Sequence[str] | None = None) -> dict[str, Any]:
     """The documented `pagefuzz replay --json` object for one case, less its `source`
     (docs/replay.md); the default versions when none are named."""
-    return evaluate(case, list(versions) if versions else list(DEFAULT_VERSIONS)).to_json()
+    return evaluate(case, versions_of(versions or DEFAULT_VERSIONS)).to_json()
 
 
 def run_replay(
@@ -42,7 +43,7 @@ def run_replay(
     tally = _output.Tally()
     with _output.replay_progress(console, len(sources)) as advance:
         for source in sources:
-            evaluation = evaluate(source.case, list(versions(source)))
+            evaluation = evaluate(source.case, versions_of(versions(source)))
             tally.add(source.path, evaluation)
             if as_json:
                 obj = {"case": source.case.name, "source": source.to_json()}

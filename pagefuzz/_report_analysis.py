@@ -18,8 +18,10 @@ from pathlib import Path
 from typing import Any, Final
 
 from pagefuzz._casefile import CaseFileError, collect_case_files, load_case
-from pagefuzz.fuzz.campaign.known import slug
-from pagefuzz.fuzz.versions.resolve import resolve_recorded
+from pagefuzz._minimize import sanitise
+from pagefuzz.fuzz.campaign.known import case_name
+from pagefuzz.fuzz.campaign.summary import CampaignSummary
+from pagefuzz.fuzz.versions.resolve import resolve_recorded, versions_of
 from pagefuzz.fuzz.versions.spec import VersionLoadError
 from pagefuzz.impls.registry import get_version
 from pagefuzz.oracle import Violation
@@ -61,7 +63,10 @@ CHOICES: Final = (("last+1", False), ("last+1", True), ("cursor", False), ("curs
 #: The events drawn in lanes: the observable ones the differential aligns on.
 LANE_KINDS: Final = OBSERVABLE_KINDS - {EventKind.START, EventKind.SKIP}
 
+#: Explore certificates by name (their JSON as read).
 Evidence = list[tuple[str, dict[str, Any]]]
+#: Campaign summaries by name, read through their typed class.
+Campaigns = list[tuple[str, CampaignSummary]]
 
 
 @dataclass
@@ -107,7 +112,7 @@ class Report:
     """Everything the report says, as data."""
 
     findings: list[Finding]
-    campaigns: Evidence
+    campaigns: Campaigns
     certificates: Evidence
     corpus_cases: int
     fixed_passes: int
@@ -118,26 +123,23 @@ class Report:
         """Finding -> "engine executions (campaign)" for each campaign that found it."""
         found: dict[FindingKey, list[str]] = {}
         for name, summary in self.campaigns:
-            for key, f in campaign_findings(summary):
-                found.setdefault(key, []).append(
-                    f"{summary.get('engine', '?')} {f.get('first_seen_executions', '?')} ({name})"
+            for line in summary.findings:
+                found.setdefault(line.key, []).append(
+                    f"{summary.engine} {line.first_seen_executions} ({name})"
                 )
         return found
 
 
-def campaign_findings(summary: dict[str, Any]) -> list[tuple[FindingKey, dict[str, Any]]]:
-    """A campaign summary's findings, each with its key parsed (the file's edge)."""
-    return [(FindingKey.parse(f["key"]), f) for f in summary.get("findings", [])]
-
-
-def file_stem(key: FindingKey) -> str:
-    """How promoted finding files start their name (`triage --promote`: `<stem>-<sig6>`; a
-    version from outside the package by the slug of its name, `c-fix.c`)."""
-    return f"{slug(key.version)}-{key.check}-{key.kind}"
+def promoted_name(key: FindingKey) -> str:
+    """The name `triage --promote` gives the corpus case of a finding: `<key>-<sig6>`, the key
+    as `version-check-kind` (a version from outside the package by the slug of its name,
+    `c-fix.c`) and the first 6 digits of its signature."""
+    return sanitise(case_name(key, key.signature[:6]))
 
 
 def load_findings(corpus: Path, root: Path) -> list[Finding]:
-    """One finding per case in corpus/findings (the case's name says which; verified)."""
+    """One finding per case in corpus/findings: the finding the case shows whose promoted name
+    is the case's (the name holds the key's signature, so no other finding can match it)."""
     findings = []
     directory = corpus / "findings"
     files = collect_case_files([directory]) if directory.exists() else []
@@ -150,11 +152,10 @@ def load_findings(corpus: Path, root: Path) -> list[Finding]:
         except VersionLoadError as exc:
             raise CaseFileError(f"{path}: versions: {exc}") from None
         versions = [*REPORT_VERSIONS, *(v for v in recorded if v not in REPORT_VERSIONS)]
-        evaluation = evaluate(case, versions)
-        wanted = [k for k in evaluation.keys if file_stem(k) in case.name]
-        if not wanted:
+        evaluation = evaluate(case, versions_of(versions))
+        key = next((k for k in evaluation.keys if promoted_name(k) == case.name), None)
+        if key is None:
             continue  # no longer a finding: the report says so through the summary counts
-        key = min(wanted)
         shown = {
             v: any(
                 (k.check, k.kind) == (key.check, key.kind)
@@ -167,7 +168,7 @@ def load_findings(corpus: Path, root: Path) -> list[Finding]:
         for rule, filtered in CHOICES:
             config = replace(case.config, lookup_next=rule, filtered_wakeups=filtered)
             variant = replace(case, config=config)
-            holds[(rule, filtered)] = key in evaluate(variant, [key.version]).keys
+            holds[(rule, filtered)] = key in evaluate(variant, versions_of([key.version])).keys
         findings.append(Finding(key, path.relative_to(root), case, evaluation, shown, holds))
     return sorted(findings, key=lambda f: f.key)
 
@@ -184,13 +185,26 @@ def load_json_dir(directory: Path) -> Evidence:
     return out
 
 
+def load_campaigns(directory: Path) -> Campaigns:
+    """Every campaign summary of a directory (`evidence/campaigns`), by name, in name order,
+    read by `CampaignSummary.from_json` (finding keys parsed by `FindingKey.parse`)."""
+    out = []
+    for name, raw in load_json_dir(directory):
+        try:
+            out.append((name, CampaignSummary.from_json(raw)))
+        except (KeyError, TypeError, ValueError) as exc:
+            where = directory / f"{name}.json"
+            raise CaseFileError(f"{where}: not a campaign summary: {exc!r}") from None
+    return out
+
+
 def corpus_passes(root: Path) -> tuple[int, int]:
     """(corpus cases, cases `fixed` passes): the answer's last line."""
     files = collect_case_files([root / "corpus"])
     passes = 0
     for path in files:
         case = replace(load_case(path), expect=None)
-        passes += evaluate(case, ["fixed"]).verdicts["fixed"].passed
+        passes += evaluate(case, [get_version("fixed")]).verdicts["fixed"].passed
     return len(files), passes
 
 
@@ -200,7 +214,7 @@ def predictions(findings: list[Finding], root: Path) -> list[Prediction]:
     out = []
     for text, example in PREDICTIONS:
         case = replace(load_case(root / example), expect=None)
-        verdicts = evaluate(case, ["post", "fixed"]).verdicts
+        verdicts = evaluate(case, versions_of(["post", "fixed"])).verdicts
         post_checks = verdicts["post"].checks
         matching = tuple(
             k for k in (FindingKey("post", c, "aio_write") for c in post_checks) if k in keys
@@ -224,7 +238,7 @@ def gather(root: Path) -> Report:
     cases, passes = corpus_passes(root)
     return Report(
         findings=findings,
-        campaigns=load_json_dir(root / "evidence" / "campaigns"),
+        campaigns=load_campaigns(root / "evidence" / "campaigns"),
         certificates=load_json_dir(root / "evidence" / "certificates"),
         corpus_cases=cases,
         fixed_passes=passes,
@@ -250,14 +264,13 @@ def violation_seq(record: RunRecord, violation: Violation) -> int | None:
     report that counted unsynced pages, the settle bound a storm hit, or the request's
     completion. None for what is judged only at the end (hangs, leaks)."""
     if violation.check == "kernel_bug":
-        bugs = (b for b in record.kernel_bugs if b.step == violation.step)
-        return next((b.seq for b in bugs if b.what == violation.explanation), None)
+        return violation.seq  # the BUG's own (None for a lock or reference left at the end)
     if violation.check == "byte_count" and violation.evidence:
         # Only a progress report's over-count carries pages; they are among the pages it claimed.
         late = {(p.index, p.serial) for p in violation.evidence}
         for prog in record.progress:
             claimed = {(p.index, p.serial) for p in prog.pages}
-            same = (str(prog.request), prog.step) == (violation.request, violation.step)
+            same = (prog.request, prog.step) == (violation.request, violation.step)
             if same and late <= claimed:
                 return prog.seq
     if violation.check == "retry_bound" and violation.request in stormed_iocbs(record):
@@ -268,7 +281,7 @@ def violation_seq(record: RunRecord, violation: Violation) -> int | None:
         storm = next(bounds, None)
         if storm is not None:
             return storm.seq
-    request = next((r for r in record.requests if r.name == violation.request), None)
+    request = next((r for r in record.requests if r.id == violation.request), None)
     if request is not None and request.completed_at == violation.step:
         return request.completed_seq
     return None

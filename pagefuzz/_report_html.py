@@ -253,8 +253,8 @@ def render_html(out: Path, report: Report) -> Path:
     parts.append("<h2>Campaigns</h2>")
     for name, summary in report.campaigns:
         parts.append(
-            f"<h3>{html.escape(name)}: {html.escape(str(summary.get('engine')))}, "
-            f"{summary.get('executions')} executions in {summary.get('seconds')} s</h3>"
+            f"<h3>{html.escape(name)}: {html.escape(summary.engine)}, "
+            f"{summary.executions} executions in {summary.seconds} s</h3>"
         )
         for png in campaign_plots(out, name, summary):
             parts.append(f"<img src='{html.escape(png)}' alt='{html.escape(png)}'>")

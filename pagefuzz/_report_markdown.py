@@ -15,10 +15,10 @@ from pagefuzz._report_analysis import (
     Evidence,
     Finding,
     Report,
-    campaign_findings,
     choice_lengths,
 )
 from pagefuzz.fuzz.campaign.pct import bound_words
+from pagefuzz.fuzz.campaign.summary import CampaignSummary
 from pagefuzz.oracle.evaluate import FindingKey
 
 SUMMARY_LEGEND: Final = (
@@ -250,7 +250,7 @@ def _fixed_section(report: Report) -> list[str]:
                 f"{cert.get('distinct_states')} | {verdict} |"
             )
         out.append("")
-    fixed_campaigns = [(n, s) for n, s in report.campaigns if "fixed" in s.get("versions", [])]
+    fixed_campaigns = [(n, s) for n, s in report.campaigns if "fixed" in s.versions]
     if fixed_campaigns:
         out += [
             "### Campaigns including `fixed`",
@@ -259,25 +259,24 @@ def _fixed_section(report: Report) -> list[str]:
             "|---|---|---|---|---|---|",
         ]
         for name, s in fixed_campaigns:
-            mine = [str(k) for k, _ in campaign_findings(s) if k.version == "fixed"]
+            mine = [str(f.key) for f in s.findings if f.key.version == "fixed"]
             out.append(
-                f"| {name} | {s.get('engine')} | {s.get('seconds')} | "
-                f"{s.get('executions')} | {', '.join(mine) or 'none'} | {_pct(s)} |"
+                f"| {name} | {s.engine} | {s.seconds} | "
+                f"{s.executions} | {', '.join(mine) or 'none'} | {_pct(s)} |"
             )
         out.append("")
     return out
 
 
-def _pct(summary: dict[str, Any]) -> str:
+def _pct(summary: CampaignSummary) -> str:
     """PCT's guarantee for a campaign: runs, n, k, d and the bound on missing a depth-d bug."""
-    pct = summary.get("pct")
-    if not pct:
+    pct = summary.pct
+    if pct is None:
         return "-"
-    bound = float(pct.get("bound_if_not_found", 1.0))
-    words = bound_words(bound)
+    words = bound_words(pct.bound_if_not_found)
     return (
-        f"{pct['runs']:,} runs, n={pct['actors_max']}, k={pct['steps_max']}, "
-        f"d={pct['depth']}: a missed bug of depth <= {pct['depth']} has probability {words}"
+        f"{pct.runs:,} runs, n={pct.actors_max}, k={pct.steps_max}, "
+        f"d={pct.depth}: a missed bug of depth <= {pct.depth} has probability {words}"
     )
 
 

@@ -4,12 +4,13 @@ findings against executions and time, coverage against time, exec/s per worker."
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+
+from pagefuzz.fuzz.campaign.summary import CampaignSummary
 
 
-def campaign_plots(out: Path, name: str, summary: dict[str, Any]) -> list[str]:
+def campaign_plots(out: Path, name: str, summary: CampaignSummary) -> list[str]:
     """Findings and coverage against executions and time, exec/s per worker (matplotlib)."""
-    timeline = summary.get("timeline") or []
+    timeline = summary.timeline
     if len(timeline) < 2:
         return []
     import matplotlib
@@ -17,12 +18,12 @@ def campaign_plots(out: Path, name: str, summary: dict[str, Any]) -> list[str]:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    seconds = [s["seconds"] for s in timeline]
+    seconds = [s.seconds for s in timeline]
     # Findings as they were first seen (exact), coverage and exec/s as sampled every 5 s.
-    first = summary.get("findings", [])
-    by_exec = sorted(int(f.get("first_seen_executions") or 0) for f in first)
-    by_time = sorted(float(f.get("first_seen_s") or 0.0) for f in first)
-    end_exec, end_time = int(summary.get("executions", 0)), float(summary.get("seconds", 0.0))
+    first = summary.findings
+    by_exec = sorted(f.first_seen_executions or 0 for f in first)
+    by_time = sorted(f.first_seen_s for f in first)
+    end_exec, end_time = summary.executions, summary.seconds
     files = []
     plots = (
         (
@@ -39,7 +40,7 @@ def campaign_plots(out: Path, name: str, summary: dict[str, Any]) -> list[str]:
             "seconds",
             "findings",
         ),
-        ("coverage-time", seconds, [s["coverage"] for s in timeline], "seconds", "coverage"),
+        ("coverage-time", seconds, [s.coverage for s in timeline], "seconds", "coverage"),
     )
     for label, xs, ys, xlabel, ylabel in plots:
         fig, ax = plt.subplots(figsize=(5, 3), dpi=90)
@@ -53,11 +54,11 @@ def campaign_plots(out: Path, name: str, summary: dict[str, Any]) -> list[str]:
         plt.close(fig)
         files.append(path.name)
     fig, ax = plt.subplots(figsize=(5, 3), dpi=90)
-    workers = max(len(s.get("exec_per_s", [])) for s in timeline)
+    workers = max(len(s.exec_per_s) for s in timeline)
     for w in range(workers):
         ax.plot(
             seconds,
-            [s["exec_per_s"][w] if w < len(s.get("exec_per_s", [])) else 0 for s in timeline],
+            [s.exec_per_s[w] if w < len(s.exec_per_s) else 0 for s in timeline],
             label=f"worker {w}",
         )
     ax.set_xlabel("seconds")

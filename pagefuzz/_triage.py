@@ -25,7 +25,7 @@ from pagefuzz.fuzz.campaign.known import case_name
 from pagefuzz.fuzz.campaign.minimize import minimize
 from pagefuzz.fuzz.campaign.target import Evaluator
 from pagefuzz.fuzz.files import write_json_atomic
-from pagefuzz.fuzz.versions.resolve import records_of
+from pagefuzz.fuzz.versions.resolve import records_of, versions_of
 from pagefuzz.oracle import signature_of
 from pagefuzz.oracle.evaluate import Evaluation, FindingKey, evaluate
 from pagefuzz.sim import Case
@@ -117,7 +117,7 @@ def run_triage(
         small, _ = minimize(group.case, evaluator, frozenset({group.signature}))
         name = sanitise(case_name(group.key, group.signature[:6]))
         group.case = replace(small, name=name, versions=records_of(versions))
-        group.evaluation = evaluate(group.case, versions)
+        group.evaluation = evaluate(group.case, versions_of(versions))
         group.expect = group.evaluation.expect_block()
     ordered = sorted(groups.values(), key=lambda g: g.label)
     _print_table(console, ordered, versions, len(files))
@@ -153,7 +153,7 @@ def _group(
             continue
         try:
             bare = replace(case, expect=None)  # its expect is for the case it came from
-            evaluations = [evaluate(bare, versions) for _ in range(repeats)]
+            evaluations = [evaluate(bare, versions_of(versions)) for _ in range(repeats)]
             runs = {json.dumps(e.to_json(), sort_keys=True) for e in evaluations}
         except Exception as exc:  # a harness error on this input: a crash group of its own
             crash = type(exc).__name__
@@ -259,7 +259,7 @@ def _still_shows(old: Case, group: Group) -> bool:
     """The corpus case still shows the group's finding, and its `expect` still holds, in the
     versions this triage ran."""
     assert group.evaluation is not None
-    evaluation = evaluate(old, list(group.evaluation.records))
+    evaluation = evaluate(old, versions_of(list(group.evaluation.records)))
     shown = {f.signature for f in evaluation.failures}
     return group.signature in shown and evaluation.expectation_ok
 

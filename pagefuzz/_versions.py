@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from pagefuzz._casefile import CaseFileError
-from pagefuzz.fuzz.versions.resolve import ensure_registered, resolve_recorded
+from pagefuzz.fuzz.versions.resolve import resolve_name, resolve_recorded
 from pagefuzz.fuzz.versions.spec import VersionLoadError
 from pagefuzz.impls.registry import DEFAULT_VERSIONS
 from pagefuzz.sim import Case
@@ -25,7 +25,7 @@ def given_versions(given: list[tuple[str, str]] | None) -> list[str] | None:
             if not name:
                 continue
             try:  # a built-in name, an installed plugin, py:FILE.py[:Class] or c:FILE.c
-                identity = ensure_registered(name)
+                identity = resolve_name(name)
             except VersionLoadError as exc:
                 raise CaseFileError(f"{flag}: {exc}") from None
             if identity not in names:

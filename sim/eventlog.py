@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterator
 from itertools import islice
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 from pagefuzz.sim.events import Event, EventKind, Message, MessageType
 from pagefuzz.sim.failure import NO_LIMIT, WORLD_CALLS_MAX, VersionTimeout
@@ -29,6 +29,43 @@ ELIDED_ACTOR: Final = "log"
 ELIDED_KIND: Final = EventKind.ELIDED
 #: How an `Event` is built on the hot path (see `EventLog.log`).
 _new_tuple: Final = tuple.__new__
+
+
+class RunLog(Protocol):
+    """What a world logs its events into: `EventLog` keeps them (bounded), `MessageLog` only
+    their messages. `seq` counts every event ever logged (the oracle's sequence numbers),
+    `limit` is the sequence number past which logging stops the running version (its budget,
+    sim/failure.py), `elided` how many events were dropped."""
+
+    seq: int
+    limit: int
+    elided: int
+
+    def log(
+        self,
+        step: int,
+        actor: str,
+        message: MessageType,
+        args: tuple[Any, ...] = (),
+        page: int | None = None,
+    ) -> None: ...
+
+    def repeat(self, start: int, cycles: int, runs_added: dict[str, int]) -> bool:
+        """Log `cycles` more repetitions of the events numbered `start` to `seq - 1` (a retry
+        storm's cycle, sim/storm.py); False, logging nothing, if the cycle is not all kept."""
+        ...
+
+    def since(self, seq: int) -> tuple[Iterator[Event], int]:
+        """The kept events numbered `seq` or later, and how many of that range were dropped."""
+        ...
+
+    def frozen(self) -> tuple[Event, ...]:
+        """The timeline a `RunRecord` holds."""
+        ...
+
+    def messages(self) -> tuple[MessageType, ...]:
+        """The messages, where only they are kept (else empty: the events hold them)."""
+        ...
 
 
 class EventLog:
@@ -154,19 +191,21 @@ def out_of_world_calls() -> None:
 MESSAGES_KEPT: Final = EVENTS_HEAD_KEPT + EVENTS_TAIL_KEPT
 
 
-class MessageLog(EventLog):
+class MessageLog:
     """A log that counts events and keeps only their messages (the first `MESSAGES_KEPT`):
     for runs that nobody will print, such as a campaign's executions. The oracle reads no
     events (only sequence numbers, which stay exact), and a campaign's coverage features read
     only which message followed which; building each event's tuple cost a third of a run."""
 
-    __slots__ = ("_first", "_messages")
+    __slots__ = ("_first", "_messages", "elided", "limit", "seq")
 
     def __init__(self, first: int = 0) -> None:
         """A log whose first event will be numbered `first` (a run that stops keeping its
         timeline part way, `World.drop_timeline`)."""
-        super().__init__()
         self.seq = first
+        #: Nothing is kept as events, so nothing counts as dropped from a timeline.
+        self.elided = 0
+        self.limit = NO_LIMIT
         self._first = first
         self._messages: list[MessageType] = []
 

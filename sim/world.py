@@ -47,7 +47,7 @@ from pagefuzz.sim import (
 from pagefuzz.sim.actors import Actor, Iocb, Scheduler, Task
 from pagefuzz.sim.case import Case, Step
 from pagefuzz.sim.cint import PAGE_CACHE_SIZE
-from pagefuzz.sim.eventlog import EventLog, MessageLog
+from pagefuzz.sim.eventlog import EventLog, MessageLog, RunLog
 from pagefuzz.sim.events import Message, MessageType
 from pagefuzz.sim.history import History
 from pagefuzz.sim.kernel import Kernel
@@ -116,7 +116,7 @@ class World:
         self,
         case: Case,
         version: Version,
-        events: EventLog | None = None,
+        events: RunLog | None = None,
         cut_storms: bool | None = None,
         catch_version_errors: bool = False,
     ) -> None:
@@ -137,7 +137,7 @@ class World:
         #: The VM's own kernel threads (reclaim, background write-out): they lock pages, never
         #: sleep, and are never scheduled.
         self.vm = Actor(name="vm")
-        self.events = EventLog() if events is None else events
+        self.events: RunLog = EventLog() if events is None else events
         if isinstance(self.events, MessageLog):
             self.log = self.events.world_log  # type: ignore[method-assign]  # one call per event
         self.step_index = 0

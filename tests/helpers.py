@@ -1,9 +1,11 @@
 """Shared by the tests that run pagefuzz as a user would: in a subprocess, plain output."""
 
+import json
 import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -37,6 +39,43 @@ def wait_for(path: Path, seconds: float = 60, text: str | None = None) -> None:
     while time.monotonic() < deadline and not there():
         time.sleep(0.2)
     assert there(), (path, text)
+
+
+def wait_until(ready: Callable[[], bool], what: str, seconds: float = 180) -> None:
+    """Poll until `ready()` holds: an event a process makes observable (a file it writes), never
+    a guess at how long it takes. `seconds` is only a guard that turns a hang into a failure
+    naming `what`; nothing is asserted about the time it took."""
+    deadline = time.monotonic() + seconds
+    while not ready():
+        assert time.monotonic() < deadline, f"gave up waiting for {what}"
+        time.sleep(0.1)
+
+
+def campaign_status(out: Path) -> str | None:
+    """The status in OUT/campaign.json (written atomically), None before there is one. A
+    campaign writes "running" once its workers started, as the first thing inside its run loop:
+    from then on Ctrl-C stops it with status "stopped" and its summary written
+    (fuzz/campaign/campaign.py `run`)."""
+    try:
+        status = json.loads((out / "campaign.json").read_text(encoding="utf-8"))["status"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return status if isinstance(status, str) else None
+
+
+def raw_findings(out: Path) -> set[str]:
+    """Signatures of the raw findings the workers of the campaign in `out` wrote so far (each
+    file is written whole, by rename: fuzz/files.py `write_atomic`)."""
+    return {p.stem for p in (out / "findings" / "raw").glob("*.json")}
+
+
+def worker_stats(out: Path, worker: int = 0) -> dict[str, object]:
+    """OUT/workers/N/stats.json (written whole, by rename), {} before the worker wrote it."""
+    try:
+        stats = json.loads((out / "workers" / str(worker) / "stats.json").read_text())
+    except (OSError, ValueError):
+        return {}
+    return stats if isinstance(stats, dict) else {}
 
 
 TARGET = ROOT / "fuzz" / "campaign" / "differential_fuzzer.py"

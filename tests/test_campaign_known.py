@@ -10,7 +10,13 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import OLD_CAMPAIGN_SUMMARY, start_campaign, wait_for
+from helpers import (
+    OLD_CAMPAIGN_SUMMARY,
+    campaign_status,
+    start_campaign,
+    wait_until,
+    worker_stats,
+)
 from helpers import pagefuzz as _pagefuzz
 
 from pagefuzz._casefile import load_case
@@ -241,16 +247,27 @@ def test_new_findings_are_listed_with_their_replay_command(tmp_path: Path) -> No
 
 
 def test_interrupted_campaign_exits_130_with_its_summary(tmp_path: Path) -> None:
-    """SIGINT: exit 130, and the summary is still written (status stopped) and printed."""
+    """SIGINT: exit 130, and the summary is still written (status stopped) and printed.
+
+    Sent once the campaign is observably inside its run (campaign.json says "running", written
+    after its workers started) and its worker has executed (its statistics are on disk): on a
+    busy machine that may take any time, and a 60 s campaign leaves it all the time it needs."""
     out = tmp_path / "c"
     proc = start_campaign(out, "60")
-    wait_for(out / "workers" / "0" / "stats.json")
-    time.sleep(1)
-    proc.send_signal(signal.SIGINT)
-    stdout, stderr = proc.communicate(timeout=60)
+    try:
+        wait_until(lambda: campaign_status(out) == "running", "campaign.json: running")
+        wait_until(lambda: "pid" in worker_stats(out), "the worker's statistics")
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=180)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
     assert proc.returncode == 130, stderr
-    assert json.loads((out / "campaign.json").read_text())["status"] == "stopped"
+    summary = json.loads((out / "campaign.json").read_text())
+    assert summary["status"] == "stopped" and summary["executions"] > 0
     assert any(line.startswith("campaign stopped: ") for line in stdout.splitlines())
+    assert not (out / ".lock").exists()
 
 
 # ---------------------------------------------------------------------- campaign fixes
@@ -273,19 +290,24 @@ def test_default_campaign_names_never_collide(tmp_path: Path) -> None:
 def test_a_default_named_campaign_does_not_reuse_one_from_the_same_second(
     tmp_path: Path,
 ) -> None:
-    """The default directory of this second (and the next few) already holds a campaign: the
-    new one starts beside it, with a suffix, instead of refusing to start."""
+    """The default directory of this second (and of every second until the command's own
+    300 s timeout, so that however late a busy machine starts it) already holds a campaign:
+    the new one starts beside it, with a suffix, instead of refusing to start."""
     now = time.time()
-    for ahead in range(10):
-        taken = tmp_path / "campaigns" / time.strftime("%Y%m%d-%H%M%S", time.gmtime(now + ahead))
-        taken.mkdir(parents=True)
-        (taken / "campaign.json").write_text("{}")
+    taken = set()
+    for ahead in range(301):
+        name = time.strftime("%Y%m%d-%H%M%S", time.gmtime(now + ahead))
+        (tmp_path / "campaigns" / name).mkdir(parents=True)
+        (tmp_path / "campaigns" / name / "campaign.json").write_text("{}")
+        taken.add(name)
     proc = _pagefuzz(
         "fuzz", "--engine", "random", "--time", "1", "--corpus", str(CORPUS), cwd=tmp_path
     )
     assert proc.returncode == 0, proc.stderr
     made = [p for p in (tmp_path / "campaigns").iterdir() if p.name.endswith("-2")]
     assert len(made) == 1 and (made[0] / "campaign.json").exists()
+    assert made[0].name.removesuffix("-2") in taken
+    assert json.loads((made[0] / "campaign.json").read_text())["status"] == "done"
 
 
 def _random_campaign(out: Path) -> None:
@@ -353,7 +375,9 @@ def test_missing_corpus_is_one_line_exit_2(
 
 
 def test_json_is_json_only(tmp_path: Path) -> None:
-    """--json: stdout is the summary alone, with the known findings' fields."""
+    """--json: stdout is the summary alone, with the known findings' fields. There are some to
+    check: the first input of worker 0's stream (seed 1) already shows five of the corpus's 20
+    findings, pre's completion among them, re-found at execution 1."""
     proc = _pagefuzz(
         "fuzz", "--engine", "random", "--time", "1", "--out", str(tmp_path / "c"),
         "--corpus", str(CORPUS), "--json",
@@ -361,6 +385,11 @@ def test_json_is_json_only(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     summary = json.loads(proc.stdout)
     assert {"new", "known_total", "known_refound", "known_not_refound"} <= set(summary)
+    assert summary["known_total"] == 20 and summary["new"] == 0
+    first = _first_hits(1, {"pre/completion/aio_write"}, 1)
+    assert first == {"pre/completion/aio_write": 1}
+    refound = {r["key"]: r["first_seen_executions"] for r in summary["known_refound"]}
+    assert refound["pre/completion/aio_write"] == 1
     for entry in summary["known_refound"]:
         assert set(entry) == {
             "key",

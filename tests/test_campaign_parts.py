@@ -3,9 +3,11 @@ before, field for field; the known tally folds first hits; PCT's bound per versi
 libFuzzer's log read for its figures."""
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
+import pytest
 from helpers import OLD_CAMPAIGN_SUMMARY
 
 from pagefuzz.fuzz.campaign.known import KnownFinding, KnownTally, case_name
@@ -16,6 +18,7 @@ from pagefuzz.fuzz.campaign.libfuzzer import (
     stats_of,
 )
 from pagefuzz.fuzz.campaign.pct import pct_bounds
+from pagefuzz.fuzz.campaign.store import CampaignError, CampaignStore
 from pagefuzz.fuzz.campaign.summary import TIMELINE_MAX, CampaignSummary, Sample
 from pagefuzz.oracle.evaluate import FindingKey
 
@@ -232,3 +235,23 @@ def test_libfuzzer_log_is_read_from_the_process_offset(tmp_path: Path) -> None:
     assert read_log_stats(log, len(earlier))["executions"] == 131
     assert read_log_stats(log, 0)["executions"] == 5000
     assert read_log_stats(tmp_path / "missing.txt", 0) == {}
+
+
+def test_the_campaign_lock_appears_with_its_owner_in_it(tmp_path: Path) -> None:
+    """OUT/.lock is hard-linked into place from a file that already holds the pid, so a
+    campaign that finds it never reads it empty. A lock held by a live process (this test's
+    parent, alive while the test runs) is refused naming it; one whose owner is dead (a pid
+    past any in use: /proc/sys/kernel/pid_max is at most 2**22) is taken over and then holds
+    this process's pid; no file of the taking is left behind."""
+    store = CampaignStore(tmp_path)
+    lock = tmp_path / ".lock"
+    lock.write_text(str(os.getppid()))
+    with pytest.raises(CampaignError) as info:
+        store.take_lock()
+    assert str(info.value) == f"{tmp_path}: campaign {os.getppid()} is running here ({lock})"
+    lock.write_text(str(2**22 + 1))
+    store.take_lock()
+    assert lock.read_text() == str(os.getpid())
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".lock"]
+    store.release_lock()
+    assert not lock.exists()

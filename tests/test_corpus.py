@@ -10,6 +10,7 @@ import pytest
 
 from pagefuzz._casefile import load_case
 from pagefuzz._output import event_line
+from pagefuzz.impls.registry import get_version
 from pagefuzz.oracle.evaluate import evaluate
 
 CORPUS = Path(__file__).resolve().parent.parent / "corpus"
@@ -25,7 +26,7 @@ def test_corpus_is_not_empty() -> None:
 def test_corpus_case_meets_its_expectation(path: Path) -> None:
     case = load_case(path)
     assert case.expect is not None, f"{path}: every shipped case carries an expect block"
-    outcome = evaluate(case, _versions_named(case.expect))
+    outcome = evaluate(case, [get_version(name) for name in _versions_named(case.expect)])
     if not outcome.expectation_ok:
         lines = [m.line() for m in outcome.mismatches]
         for name, record in outcome.records.items():

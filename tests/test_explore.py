@@ -7,6 +7,7 @@ import stat
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,9 @@ from helpers import wait_for
 from pagefuzz._casefile import load_case
 from pagefuzz._cli import main
 from pagefuzz.fuzz.campaign.target import Evaluator
-from pagefuzz.fuzz.explore.search import Bound, explore
+from pagefuzz.fuzz.explore.search import Bound, Certificate, Counterexample, explore
+from pagefuzz.fuzz.explore.space import case_of
+from pagefuzz.oracle.evaluate import FindingKey
 
 ROOT = Path(__file__).resolve().parent.parent
 VERSIONS = ["pre", "post", "recheck-locked"]
@@ -225,3 +228,109 @@ def test_ctrl_c_writes_the_partial_certificate(tmp_path: Path) -> None:
     text = log.read_text()
     assert f"certificate (interrupted after depth {cert['depth_closed']} was closed)" in text
     assert f"certificate: {path}" in text
+
+
+#: One page, one iocb, settled steps: the alphabet at the start holds A's two writes of page 0
+#: (aligned: pos 0, count 4096; unaligned: pos 512, count 4096), and complete_io of page 0
+#: once a write-out is in flight.
+TINY = Bound(max_steps=3, pages=1, iocbs=1, queues=1, ops=("aio_write", "complete_io"))
+
+
+def _judged(cert: Certificate) -> dict[str, object]:
+    """A certificate as JSON without its seconds (the one figure a clock decides)."""
+    return {k: v for k, v in cert.to_json().items() if k != "seconds"}
+
+
+@pytest.mark.parametrize("prune", [True, False], ids=["pruned", "unpruned"])
+def test_stop_ends_the_search_after_the_first_whole_length_it_says_yes_to(prune: bool) -> None:
+    """`stop` is asked once a length is closed. Length 0 (the empty schedule: 1 schedule)
+    shows nothing: asked, no. Length 1 judges A's two writes (schedules 2 and 3; complete_io
+    cannot act yet). The aligned one is the README's walk-through: pre counts page 0 before
+    waiting on it and completes A at step 0 with page 0 under writeback (completion) and A's
+    entry still queued (kernel_bug). The unaligned one also reports 3584 bytes from 512 as
+    synced while page 0 is under writeback (byte_count). Asked again: yes. The search ends
+    with depth 1 closed, not complete and not interrupted, 3 schedules where the whole bound
+    judges 5 (each write, then complete_io of page 0); what it judged is exactly what the
+    bound of 1 step judges when it closes, but for `complete`."""
+    asked: list[tuple[int, int, list[str]]] = []
+
+    def stop(cert: Certificate) -> bool:
+        asked.append((cert.depth_done, cert.schedules, sorted(map(str, cert.shortest))))
+        return bool(cert.shortest)
+
+    cert = explore(TINY, ["pre"], time.monotonic, prune=prune, stop=stop)
+    found = ["pre/byte_count/aio_write", "pre/completion/aio_write", "pre/kernel_bug/aio_write"]
+    assert asked == [(0, 1, []), (1, 3, found)]
+    assert (cert.depth_done, cert.complete, cert.interrupted) == (1, False, False)
+    assert (cert.schedules, cert.states) == (3, 3)
+    assert {str(k): (c.depth, c.schedules) for k, c in cert.shortest.items()} == {
+        "pre/completion/aio_write": (1, 2),
+        "pre/kernel_bug/aio_write": (1, 2),
+        "pre/byte_count/aio_write": (1, 3),
+    }
+    assert explore(TINY, ["pre"], time.monotonic, prune=prune).schedules == 5
+    one_step = explore(replace(TINY, max_steps=1), ["pre"], time.monotonic, prune=prune)
+    assert one_step.complete
+    assert _judged(cert) == {
+        **_judged(one_step),
+        "bound": TINY.describe(),
+        "complete": False,
+    }
+
+
+def test_stop_is_not_asked_after_the_last_length_and_no_changes_nothing() -> None:
+    """With max_steps 1, stop is asked after length 0 only (length 1 is the bound's last: a
+    bound that closes is complete, whatever stop would say). A stop that always says no leaves
+    the certificate as no stop does."""
+    asked: list[int] = []
+
+    def never(cert: Certificate) -> bool:
+        asked.append(cert.depth_done)
+        return False
+
+    bound = replace(TINY, max_steps=1)
+    cert = explore(bound, ["pre"], time.monotonic, stop=never)
+    assert asked == [0] and cert.complete and cert.depth_done == 1
+    assert _judged(cert) == _judged(explore(bound, ["pre"], time.monotonic))
+    asked.clear()
+    cert = explore(TINY, ["pre"], time.monotonic, stop=never)
+    assert cert.complete and asked == list(range(cert.depth_done))
+    assert _judged(cert) == _judged(explore(TINY, ["pre"], time.monotonic))
+
+
+def test_certificate_summary_has_the_fields_every_benchmark_reports() -> None:
+    """A certificate made by hand: two findings of different lengths, given out of key order.
+    The summary has the bound's description, complete, the depth closed, the counts, the seconds
+    as they are (unrounded) and each finding's shortest length, by key string in key order;
+    nothing else (not pruned, not the cases)."""
+    steps = [
+        {"op": "aio_write", "iocb": "A", "pos": 0, "count": 4096},
+        {"op": "complete_io", "page": 0},
+    ]
+    storm = FindingKey("recheck-locked", "retry_bound", "aio_write")
+    early = FindingKey("pre", "completion", "aio_write")
+    cert = Certificate(
+        TINY,
+        ["pre", "recheck-locked"],
+        schedules=7,
+        states=5,
+        pruned=2,
+        depth_done=2,
+        seconds=1.23456,
+        shortest={
+            storm: Counterexample(storm, storm.signature, case_of(TINY, steps, "s"), 2, 6),
+            early: Counterexample(early, early.signature, case_of(TINY, steps[:1], "e"), 1, 2),
+        },
+    )
+    summary = cert.summary()
+    assert summary == {
+        "bound": "max_steps=3 pages=1 iocbs=1 queues=1 ops=aio_write,complete_io "
+        "lookup_next=last+1 filtered_wakeups=off",
+        "complete": False,
+        "depth_closed": 2,
+        "states": 5,
+        "schedules": 7,
+        "seconds": 1.23456,
+        "shortest": {"pre/completion/aio_write": 1, "recheck-locked/retry_bound/aio_write": 2},
+    }
+    assert list(summary["shortest"]) == [str(early), str(storm)]

@@ -15,7 +15,9 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import json
+import multiprocessing
 import sys
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -23,7 +25,14 @@ from typing import Any
 import pytest
 from helpers import pagefuzz
 
-from pagefuzz.fuzz.bench.mutation import explore_mutant, mutants, render_mutants, version_spec
+from pagefuzz.fuzz.bench.mutation import (
+    _explore_in,
+    explore_mutant,
+    mutants,
+    run_campaign,
+    version_spec,
+)
+from pagefuzz.fuzz.bench.mutation_render import render_mutants
 from pagefuzz.impls.fixed import Fixed
 from pagefuzz.impls.registry import REGISTRY
 from pagefuzz.oracle import Verdict, judge
@@ -376,10 +385,46 @@ def test_writer_unlock_without_wakeup_wakes_late_not_never() -> None:
 
 def test_explorer_finds_a_mutant_shortest_and_not_fixed_within_the_same_bound() -> None:
     """The benchmark's explorer: the no-break mutant shows at length 1 (the one-page AIO write of
-    test_a_page_counted_before_its_wait) in the first bound."""
+    test_a_page_counted_before_its_wait) in the first bound. The exploration stops once length 1
+    is judged in full (explore's `stop`): depth 1 closed, the bound not complete. Length 1 of
+    `auto` is 5 schedules (A's writes of p0, p0-p1, p1 and the unaligned one, and T's
+    synchronous write; complete_io cannot act on an empty disk), after the empty one: 6, all
+    distinct. The first write judged (schedule 2, A's write of p0) shows both checks."""
     result = explore_mutant("fixed~no-break-on-retry", 5.0)
     assert result["found"] and result["shortest"] == 1 and result["bound"] == "auto"
-    assert {"completion", "kernel_bug"} <= set(result["tried"][0]["checks"])
+    tried = result["tried"][0]
+    assert {"completion", "kernel_bug"} <= set(tried["checks"])
+    assert (tried["depth_closed"], tried["complete"]) == (1, False)
+    assert (tried["schedules"], tried["states"], tried["schedules_to_first"]) == (6, 6, 2)
+    assert tried["case"]["steps"] == [{"op": "aio_write", "iocb": "A", "pos": 0, "count": 4096}]
+
+
+def test_the_benchmark_explores_in_a_spawned_process_as_in_this_one() -> None:
+    """measure_mutants runs each mutant's exploration in a spawned process (no CLI, nothing
+    parsed from output): what comes back is what explore_mutant returns here, but the seconds."""
+
+    def timeless(result: dict[str, Any]) -> dict[str, Any]:
+        return {**result, "tried": [{**t, "seconds": None} for t in result["tried"]]}
+
+    spawn = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=1, mp_context=spawn) as explorers:
+        there = _explore_in(explorers, "fixed~no-break-on-retry", 5.0)
+    assert "error" not in there, there
+    assert timeless(there) == timeless(explore_mutant("fixed~no-break-on-retry", 5.0))
+
+
+def test_a_campaign_row_comes_from_the_campaign_directory() -> None:
+    """run_campaign reads the campaign's campaign.json (and its first finding's file): the
+    no-break mutant's first finding is minimised to its one-step case (the one-page AIO write),
+    which fixed passes and the mutant fails with completion and kernel_bug. A campaign that
+    cannot start (an unknown engine: no campaign.json) is a row with the error it printed."""
+    row = run_campaign("fixed~no-break-on-retry", "random", 1, 600.0)
+    assert row["found"] and "error" not in row, row
+    assert row["finding"] in ("completion/aio_write", "kernel_bug/aio_write")
+    assert row["steps_minimized"] == 1 and 1 <= row["executions"] <= row["campaign_executions"]
+    assert (row["fixed_checks"], row["mutant_checks"]) == ([], ["completion", "kernel_bug"])
+    failed = run_campaign("fixed~no-break-on-retry", "no-such-engine", 1, 1.0)
+    assert failed["found"] is False and "invalid choice: 'no-such-engine'" in failed["error"]
 
 
 def test_render_names_every_mutant_and_the_reason_nothing_found_one() -> None:

@@ -32,6 +32,7 @@ from pagefuzz.impls.registry import DEFAULT_VERSIONS, REGISTRY, get_version
 from pagefuzz.oracle import CHECKS, Verdict, Violation, differential, judge
 from pagefuzz.sim import RunRecord, Version, run_case
 from pagefuzz.sim.cint import EIO
+from pagefuzz.sim.ids import RequestId
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "corpus" / "examples"
 SHIPPED = sorted(EXAMPLES.glob("*.json"))
@@ -149,7 +150,7 @@ def test_completes_without_waiting_is_a_completion_violation() -> None:
     byte_count. Nothing is queued, locked or leaked."""
     record, verdict = run("mutant-sync-write", CompletesWithoutWaiting)
     v = only(verdict, "completion")
-    assert (v.request, v.step) == ("T", 0)
+    assert (v.request, v.step) == (RequestId("T"), 0)
     assert [(p.index, p.writeback) for p in v.evidence] == [(0, True)]
     assert record.request("T").not_on_disk_at_completion == (0,)
 
@@ -163,7 +164,7 @@ def test_counting_the_waited_page_is_a_byte_count_violation() -> None:
     disk. So byte_count (request A, step 0) and no completion violation; 2 runs <= 1 + 2 + 1."""
     record, verdict = run("check-byte_count", CountsWaitedPage)
     v = only(verdict, "byte_count")
-    assert (v.request, v.step) == ("A", 0)
+    assert (v.request, v.step) == (RequestId("A"), 0)
     assert "4096 bytes from 0" in v.explanation
     a = record.request("A")
     assert (a.result, a.completed_at, a.retries, a.not_on_disk_at_completion) == (8192, 2, 2, ())
@@ -177,7 +178,7 @@ def test_a_dropped_wakeup_is_a_hang() -> None:
     A's entry is still on q1 at the end, and A ran once."""
     record, verdict = run("check-hang", DropsWakeup)
     v = only(verdict, "hang")
-    assert (v.request, v.step) == ("A", 2)
+    assert (v.request, v.step) == (RequestId("A"), 2)
     assert record.final.queued == ((1, "A"),)
     assert record.request("A").retries == 1
 
@@ -189,7 +190,7 @@ def test_a_page_lock_left_held_is_a_kernel_bug() -> None:
     nobody else wants p0."""
     record, verdict = run("mutant-sync-write", LeavesPageLocked)
     v = only(verdict, "kernel_bug")
-    assert (v.request, v.step) == ("T", 2)
+    assert (v.request, v.step) == (RequestId("T"), 2)
     assert "page 0 is still locked by T" in v.explanation
     t = record.request("T")
     assert (t.result, t.completed_at) == (4096, 1)
@@ -202,7 +203,7 @@ def test_a_count_despite_an_io_error_is_an_error_violation() -> None:
     under writeback once its I/O ended (the failure is error's to report)."""
     record, verdict = run("check-error", CountsDespiteError)
     v = only(verdict, "error")
-    assert (v.request, v.step) == ("T", 2)
+    assert (v.request, v.step) == (RequestId("T"), 2)
     assert "I/O of page 0 failed at step 1" in v.explanation
     assert record.request("T").result == 8192
 
@@ -216,7 +217,7 @@ def test_never_rechecking_a_woken_page_is_a_completion_violation() -> None:
     + 1 real wakeup (reclaim is not an iocb)."""
     record, verdict = run("mutant-spurious-wakeup", NeverRechecksWokenPage)
     v = only(verdict, "completion")
-    assert (v.request, v.step) == ("A", 1)
+    assert (v.request, v.step) == (RequestId("A"), 1)
     a = record.request("A")
     assert (a.result, a.completed_at, a.retries) == (4096, 1, 2)
     assert [(w.waker, w.page, w.real) for w in a.wakeups] == [("vm", 1, True)]
@@ -231,7 +232,7 @@ def test_check_completion_post_never_writes_page_1() -> None:
     too (with p1 under writeback, plus its early count of p0 and the queued entry)."""
     _, post = run("check-completion", "post")
     v = only(post, "completion")
-    assert (v.request, v.step) == ("A", 1)
+    assert (v.request, v.step) == (RequestId("A"), 1)
     assert checks(post) == {"completion"}
     _, pre = run("check-completion", "pre")
     assert checks(pre) == {"completion", "byte_count", "kernel_bug"}
@@ -246,7 +247,7 @@ def test_check_byte_count_pre_counts_page_0_before_its_wait() -> None:
     record, verdict = run("check-byte_count", "pre")
     assert checks(verdict) == {"byte_count"}
     v = only(verdict, "byte_count")
-    assert (v.request, v.step) == ("A", 0)
+    assert (v.request, v.step) == (RequestId("A"), 0)
     a = record.request("A")
     assert (a.result, a.completed_at, a.retries) == (8192, 2, 2)
 
@@ -260,7 +261,10 @@ def test_check_retry_bound_recheck_locked_storms() -> None:
     step 1, and nothing else (the I/O completions of steps 2 and 3 then let both complete)."""
     record, verdict = run("check-retry_bound", "recheck-locked")
     assert checks(verdict) == {"retry_bound"}
-    assert [(v.request, v.step) for v in verdict.violations] == [("A", 1), ("B", 1)]
+    assert [(v.request, v.step) for v in verdict.violations] == [
+        (RequestId("A"), 1),
+        (RequestId("B"), 1),
+    ]
     assert [(h.step, h.iocbs) for h in record.settle_bound_hits] == [(1, (("A", 32), ("B", 32)))]
     assert [(r.name, r.completed_at) for r in record.requests] == [("A", 2), ("B", 3)]
 
@@ -288,7 +292,7 @@ def test_check_error_pre_overwrites_minus_eio() -> None:
     _, verdict = run("check-error", "pre")
     assert checks(verdict) == {"error"}
     v = only(verdict, "error")
-    assert (v.request, v.step) == ("T", 2)
+    assert (v.request, v.step) == (RequestId("T"), 2)
     post_record, post = run("check-error", "post")
     assert post.passed
     t = post_record.request("T")
@@ -303,7 +307,10 @@ def test_check_kernel_bug_pre_completes_with_its_entry_queued() -> None:
     other check fires."""
     record, verdict = run("check-kernel_bug", "pre")
     assert checks(verdict) == {"kernel_bug"}
-    assert [(v.request, v.step) for v in verdict.violations] == [("A", 7), ("A", 8)]
+    assert [(v.request, v.step) for v in verdict.violations] == [
+        (RequestId("A"), 7),
+        (RequestId("A"), 8),
+    ]
     assert [b.kind for b in record.kernel_bugs] == [
         "complete-with-queued-wait",
         "wake-completed-iocb",
@@ -336,8 +343,8 @@ def test_diff_fixed() -> None:
     _, pre = run("diff-fixed", "pre")
     assert checks(pre) == {"completion", "kernel_bug"}
     assert [(v.request, v.step) for v in pre.violations if v.check == "completion"] == [
-        ("A", 0),
-        ("B", 1),
+        (RequestId("A"), 0),
+        (RequestId("B"), 1),
     ]
     assert diff_class("diff-fixed", "pre", "post") == "fixed"
 
@@ -349,7 +356,7 @@ def test_diff_regressed() -> None:
     step 2): pre/post `regressed`."""
     _, post = run("diff-regressed", "post")
     assert checks(post) == {"completion", "byte_count"}
-    assert {(v.request, v.step) for v in post.violations} == {("T", 1)}
+    assert {(v.request, v.step) for v in post.violations} == {(RequestId("T"), 1)}
     _, pre = run("diff-regressed", "pre")
     assert pre.passed
     assert diff_class("diff-regressed", "pre", "post") == "regressed"
@@ -363,8 +370,8 @@ def test_diff_both() -> None:
     _, post = run("diff-both", "post")
     assert checks(pre) == {"completion", "kernel_bug"}
     assert checks(post) == {"completion", "byte_count"}
-    assert {v.request for v in pre.violations} == {"A"}
-    assert {(v.request, v.step) for v in post.violations} == {("T", 3)}
+    assert {v.request for v in pre.violations} == {RequestId("A")}
+    assert {(v.request, v.step) for v in post.violations} == {(RequestId("T"), 3)}
     assert diff_class("diff-both", "pre", "post") == "both"
 
 
@@ -405,7 +412,7 @@ def test_issue3_pre_completes_one_page_aio_early_and_post_fixes_it() -> None:
     pre/post: {} is a strict subset of pre's checks, `fixed`."""
     record, pre = run("one-page-aio", "pre")
     v = only(pre, "completion")
-    assert (v.request, v.step) == ("A", 0)
+    assert (v.request, v.step) == (RequestId("A"), 0)
     assert record.request("A").not_on_disk_at_completion == (0,)
     post_record, post = run("one-page-aio", "post")
     assert post.passed
@@ -451,7 +458,7 @@ def test_issue3_post_fails_completion_on_two_page_aio() -> None:
     record, verdict = run("check-completion", "post")
     assert checks(verdict) == {"completion"}
     v = only(verdict, "completion")
-    assert (v.request, v.step) == ("A", 1)
+    assert (v.request, v.step) == (RequestId("A"), 1)
     assert [(p.index, p.dirty, p.writeback) for p in v.evidence] == [(1, True, False)]
     a = record.request("A")
     assert (a.result, a.completed_at, a.retries, a.not_on_disk_at_completion) == (8192, 1, 3, (1,))

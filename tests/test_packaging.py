@@ -20,12 +20,14 @@ from pathlib import Path
 import pagefuzz
 from pagefuzz.sim import parse_case
 from pagefuzz.oracle.evaluate import evaluate
-import pagefuzz.fuzz.generation.decode, pagefuzz.impls.registry
+import pagefuzz.fuzz.generation.decode
+from pagefuzz.impls.registry import get_version
 case = parse_case({"format": "pagefuzz/case-v1", "name": "one", "config": {"file_pages": 1},
                    "steps": [{"op": "aio_write", "iocb": "A", "pos": 0, "count": 4096}]})
 site = Path(sysconfig.get_paths()["purelib"])
+versions = [get_version("pre"), get_version("post")]
 print(json.dumps({
-    "checks": list(evaluate(case, ["pre", "post"]).verdicts["pre"].checks),
+    "checks": list(evaluate(case, versions).verdicts["pre"].checks),
     "top": sorted(p.name for p in site.iterdir()),
     "old": [n for n in ("sim", "impls", "oracle", "fuzz") if importlib.util.find_spec(n)],
     "file": pagefuzz.sim.__file__,

@@ -12,8 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import start_campaign
-from helpers import wait_for as _wait_for
+from helpers import campaign_status, raw_findings, start_campaign, wait_until, worker_stats
 
 import pagefuzz.fuzz.campaign.store
 import pagefuzz.fuzz.files
@@ -53,53 +52,82 @@ def test_full_disk_loses_no_finding(tmp_path: Path, monkeypatch: pytest.MonkeyPa
 
 
 def test_two_campaigns_in_one_directory(tmp_path: Path) -> None:
-    """The second campaign into a directory in use is refused with one line, exit 2, and the
-    first runs on undisturbed."""
+    """A second campaign into a directory in use is refused with one line, exit 2: a new one
+    because a campaign is already there (its campaign.json), a --resume of it because the
+    running campaign holds the lock (OUT/.lock, with its pid); and the first runs on
+    undisturbed: still running, its lock still its own, still executing. Ctrl-C then stops it
+    as any campaign (exit 130, summary "stopped", lock released).
+
+    No step depends on how long anything takes: the others start once the first is inside its
+    run (campaign.json "running", written after it took the lock), and its 300 s of --time are
+    only a guard, since it is stopped once it was seen executing after the refusals."""
     out = tmp_path / "c"
-    first = start_campaign(out, "8")
-    _wait_for(out / ".lock")
-    second = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pagefuzz",
-            "fuzz",
-            "--engine",
-            "random",
-            "--time",
-            "5",
-            "--out",
-            str(out),
-            "--fresh",
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        env={**os.environ, "CI": "true"},
-        timeout=60,
-        check=False,
-    )
-    assert second.returncode == 2
-    assert len(second.stderr.strip().splitlines()) == 1 and str(out) in second.stderr
-    first.communicate(timeout=120)
-    assert first.returncode == 1  # ran to the end with new findings (an empty corpus)
+    first = start_campaign(out, "300")
+
+    def second(*flags: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "pagefuzz", "fuzz", "--out", str(out), "--time", "5", *flags],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            env={**os.environ, "CI": "true"},
+            timeout=120,
+            check=False,
+        )
+
+    def executions() -> int:
+        value = worker_stats(out).get("executions", 0)
+        return value if isinstance(value, int) else 0
+
+    try:
+        wait_until(lambda: campaign_status(out) == "running", "campaign.json: running")
+        new = second("--engine", "random", "--fresh")
+        assert new.returncode == 2
+        assert new.stderr == (
+            f"pagefuzz: error: {out}: a campaign is already here; --resume it or pick another "
+            "--out\n"
+        )
+        resumed = second("--resume")
+        assert resumed.returncode == 2
+        assert resumed.stderr == (
+            f"pagefuzz: error: {out}: campaign {first.pid} is running here ({out / '.lock'})\n"
+        )
+        assert first.poll() is None
+        assert (out / ".lock").read_text() == str(first.pid)
+        wait_until(lambda: executions() > 0, "the worker's statistics")
+        seen = executions()
+        wait_until(lambda: executions() > seen, "the first campaign executing on after them")
+        first.send_signal(signal.SIGINT)
+        _, stderr = first.communicate(timeout=180)
+    finally:
+        if first.poll() is None:
+            first.kill()
+            first.communicate()
+    assert first.returncode == 130, stderr
     summary = json.loads((out / "campaign.json").read_text())
-    assert summary["status"] == "done" and summary["executions"] > 0
+    assert summary["status"] == "stopped" and summary["executions"] > seen
+    assert summary["rounds"] == 1  # the refused --resume added no round
     assert not (out / ".lock").exists()
 
 
 def test_killed_campaign_resumes_with_every_finding(tmp_path: Path) -> None:
     """SIGKILL the campaign itself: its workers notice and stop, every raw finding on disk is
-    whole, and --resume minimises them all and goes on."""
+    whole, and --resume minimises them all and goes on.
+
+    The kill waits for events, not for time: the worker's statistics (its pid) and a first raw
+    finding on disk. A worker checks for its campaign at every statistics write (about once a
+    second while it executes); the 120 s it is given to stop is only a guard against a hang."""
     out = tmp_path / "c"
     proc = start_campaign(out, "60")
-    stats = out / "workers" / "0" / "stats.json"
-    _wait_for(stats)
-    time.sleep(2)
-    worker = json.loads(stats.read_text())["pid"]
-    proc.kill()
-    proc.communicate(timeout=30)
-    deadline = time.monotonic() + 15
+    try:
+        wait_until(lambda: "pid" in worker_stats(out), "the worker's statistics")
+        wait_until(lambda: bool(raw_findings(out)), "a first raw finding")
+        worker = worker_stats(out)["pid"]
+        assert isinstance(worker, int)
+    finally:
+        proc.kill()
+        proc.communicate(timeout=60)
+    deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         try:
             os.kill(worker, 0)

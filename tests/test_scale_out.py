@@ -1,8 +1,13 @@
 """The atheris target under libFuzzer's own scale-out modes (subprocesses: never inside pytest)."""
 
+import re
 from pathlib import Path
 
 from helpers import new_corpus, run_target
+
+from pagefuzz.fuzz.campaign.target import Evaluator
+from pagefuzz.fuzz.generation.decode import decode
+from pagefuzz.impls.registry import DEFAULT_VERSIONS
 
 
 def test_fork_mode_runs_jobs_and_records_findings(tmp_path: Path) -> None:
@@ -52,7 +57,12 @@ def test_jobs_workers_and_merge_really_merge(tmp_path: Path) -> None:
 
 def test_packaged_build_raises_on_new_findings(tmp_path: Path) -> None:
     """With PAGEFUZZ_RAISE_ON_FINDING=1 (what a PyInstaller build gets from sys.frozen) the first
-    new finding is a crash libFuzzer reports, with the input saved."""
+    new finding is a crash libFuzzer reports, with the input saved.
+
+    libFuzzer stops at the first crash and exits with its -error_exitcode, 77 unless set
+    otherwise; it saves that one input as crash-<sha1>, and the NewFindingError atheris prints
+    names the signature of a finding that input shows (decoded here, in the default versions,
+    as the target decodes and runs it)."""
     corpus = new_corpus(tmp_path)
     proc = run_target(
         tmp_path,
@@ -65,6 +75,10 @@ def test_packaged_build_raises_on_new_findings(tmp_path: Path) -> None:
         direct=True,
         timeout=120,
     )
-    assert proc.returncode != 0
-    assert "NewFindingError" in proc.stdout + proc.stderr  # atheris prints it on stdout
-    assert list(tmp_path.glob("crash-*"))
+    assert proc.returncode == 77, proc.stderr[-1500:]
+    # atheris prints it on stdout, above the traceback and as its last line
+    found = re.findall(r"^NewFindingError: ([0-9a-f]{12})$", proc.stdout + proc.stderr, re.M)
+    (signature,) = set(found)
+    (crash,) = tmp_path.glob("crash-*")
+    shown = Evaluator(list(DEFAULT_VERSIONS)).evaluate(decode(crash.read_bytes())).failures
+    assert signature in {f.signature for f in shown}

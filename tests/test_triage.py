@@ -2,14 +2,13 @@
 
 import json
 import signal
-import time
 from pathlib import Path
 
+from helpers import campaign_status, raw_findings, start_campaign, wait_until, worker_stats
 from helpers import pagefuzz as _pagefuzz
-from helpers import start_campaign, wait_for
 
 from pagefuzz._casefile import load_case
-from pagefuzz.impls.registry import DEFAULT_VERSIONS
+from pagefuzz.impls.registry import DEFAULT_VERSIONS, get_version
 from pagefuzz.oracle.evaluate import evaluate
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -59,13 +58,13 @@ def test_triage_groups_minimises_classifies_and_promotes(tmp_path: Path) -> None
     for path in promoted:
         case = load_case(path)
         assert case.expect is not None
-        assert evaluate(case, DEFAULT_VERSIONS).expectation_ok
+        assert evaluate(case, [get_version(n) for n in DEFAULT_VERSIONS]).expectation_ok
 
 
 def test_triage_reports_a_corrupt_file_and_goes_on(tmp_path: Path) -> None:
-    (tmp_path / "bad.json").write_text("{broken")
     """The unreadable file is one error line naming it and the run exits 2 (a CI job can gate
     on it), but the readable file's findings are still triaged and shown."""
+    (tmp_path / "bad.json").write_text("{broken")
     proc = _pagefuzz("triage", str(tmp_path / "bad.json"), str(EXAMPLES / "one-page-aio.json"))
     assert proc.returncode == 2, proc.stderr
     assert proc.stderr.splitlines() == [
@@ -86,16 +85,29 @@ def test_coverage_reports_sim_and_impls(tmp_path: Path) -> None:
 
 def test_ctrl_c_stops_cleanly_and_resume_continues(tmp_path: Path) -> None:
     """SIGINT: the workers stop, the summary says `stopped` with its findings; --resume runs on
-    with the next seeds and adds to the executions and the time."""
+    with the next seeds and adds to the executions and the time.
+
+    The signal waits for what the summary must then hold, not for time: the campaign inside
+    its run (campaign.json "running"), the worker's statistics and a first raw finding on disk.
+    Stopping minimises every raw finding, so each is among the stopped summary's findings."""
     out = tmp_path / "c"
     proc = start_campaign(out, "60")
-    wait_for(out / "workers" / "0" / "stats.json")
-    time.sleep(2)
-    proc.send_signal(signal.SIGINT)
-    proc.communicate(timeout=60)
+    try:
+        wait_until(lambda: campaign_status(out) == "running", "campaign.json: running")
+        wait_until(lambda: "pid" in worker_stats(out), "the worker's statistics")
+        wait_until(lambda: bool(raw_findings(out)), "a first raw finding")
+        raw = raw_findings(out)
+        proc.send_signal(signal.SIGINT)
+        _, stderr = proc.communicate(timeout=180)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 130, stderr
     first = json.loads((out / "campaign.json").read_text())
     assert first["status"] == "stopped"
-    assert first["executions"] > 0 and first["findings"]
+    assert first["executions"] > 0
+    assert raw <= {f["signature"] for f in first["findings"]}
     again = _pagefuzz("fuzz", "--resume", "--out", str(out), "--time", "4", "--json")
     assert again.returncode == 1, again.stderr  # its findings are new (an empty corpus)
     second = json.loads(again.stdout[again.stdout.index("{") :])

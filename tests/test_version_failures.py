@@ -13,7 +13,6 @@ from mutants import SpinsOnWriteback
 
 from pagefuzz.impls.fixed import Fixed
 from pagefuzz.oracle import judge
-from pagefuzz.oracle.evaluate import finding_keys_of
 from pagefuzz.sim import parse_case, run_case
 from pagefuzz.sim.events import Message
 from pagefuzz.sim.failure import WORLD_CALLS_MAX, VersionFailure
@@ -77,7 +76,7 @@ def test_a_loop_that_calls_the_world_runs_out_of_its_budget_at_the_same_event() 
     assert not any(e.message is Message.DRAIN for e in record.events)
     verdict = judge(record)
     assert verdict.checks == ("timeout",)
-    assert [str(k) for k in finding_keys_of(record, verdict)] == ["mutant-spins/timeout/aio_write"]
+    assert [str(k) for k in verdict.finding_keys] == ["mutant-spins/timeout/aio_write"]
     # The same run, again: the same event ends it.
     assert run_case(parse_case(ONE_PAGE), SpinsOnWriteback()).events[-1] == last
 

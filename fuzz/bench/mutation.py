@@ -3,27 +3,28 @@ bug mode), over the single-change mutants of `fixed` in benchmarks/mutants.toml 
 
 For each mutant:
 
-- each engine of fuzz/engines.ENGINES, for a few seeds, runs a fresh campaign on that mutant
-  alone, as a user would (`pagefuzz fuzz --versions py:benchmarks/mutants.py:Class --fresh
-  --stop-on-finding`, in a child process, CI=true), and the campaign's first finding gives the
-  executions to it; the minimised case it left is replayed against `fixed`, which must pass it
+- each engine of ENGINES (fuzz/campaign/engines.py), for a few seeds, runs a fresh campaign on
+  that mutant alone, as a user would (`pagefuzz fuzz --versions py:benchmarks/mutants.py:Class
+  --fresh --stop-on-finding`, in a child process, CI=true), and the campaign's first finding
+  (read from its directory: campaign.json and the finding's file) gives the executions to it;
+  the minimised case it left is replayed against `fixed`, which must pass it
   (the finding is the mutation's, not a bug of fixed);
 - the explorer (fuzz/explore/search.py) runs a few small bounds in turn, each with a time cap, and
   stops at the first length at which one of them shows a violation (breadth-first: that length
   is the shortest within that bound). A mutant no bound shows a violation for is either
-  equivalent within the bounds (every bound closed to the depth stated) or beyond them.
+  equivalent within the bounds (every bound closed to the depth stated) or beyond them. Each
+  mutant's explorations run in a process of their own (`explore_mutant`, in a spawned process
+  pool), beside the campaigns.
 
-Nothing here is wired into `pagefuzz bench`: `measure_mutants` returns the numbers,
-`render_mutants` the Markdown section, and `python -m pagefuzz.fuzz.bench.mutation` is the driver
-(`--quick` for a smoke run; see docs/mutants.md).
+This module measures: `measure_mutants` returns the numbers (`pagefuzz bench --part mutants`,
+fuzz/bench/parts.py); fuzz/bench/mutation_render.py makes the Markdown section of them.
 """
 
 from __future__ import annotations
 
-import argparse
 import functools
 import importlib.util
-import json
+import multiprocessing
 import os
 import statistics
 import subprocess
@@ -31,16 +32,15 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
 from pagefuzz.fuzz.campaign.engines import ENGINES
 from pagefuzz.fuzz.explore.search import Bound, Certificate, explore
-from pagefuzz.fuzz.files import write_json_atomic
+from pagefuzz.fuzz.files import read_json
 from pagefuzz.impls.fixed import Fixed
-from pagefuzz.impls.registry import REGISTRY, register
 from pagefuzz.oracle.evaluate import evaluate
 from pagefuzz.sim import Version, parse_case
 
@@ -139,23 +139,34 @@ def run_campaign(name: str, engine: str, seed: int, seconds: float) -> dict[str,
         command = [
             sys.executable, "-m", "pagefuzz", "fuzz", "--engine", engine,
             "--versions", version_spec(cls), "--time", str(seconds), "--seed", str(seed),
-            "--fresh", "--out", str(out), "--stop-on-finding", "--json",
+            "--fresh", "--out", str(out), "--stop-on-finding",
         ]  # fmt: skip
         env = {**os.environ, "CI": "true"}
-        proc = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+        proc = subprocess.run(
+            command,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+            check=False,
+        )
         row: dict[str, Any] = {"engine": engine, "seed": seed, "found": False}
         row["wall_seconds"] = round(time.monotonic() - started, 2)
         try:
-            summary = json.loads(proc.stdout[proc.stdout.index("{") :])
-        except ValueError:
-            row["error"] = (proc.stderr.strip().splitlines() or ["no output"])[-1][:300]
+            # The campaign's own summary, written atomically (a reader never sees half of it).
+            summary = read_json(out / "campaign.json")
+        except (OSError, ValueError):
+            summary = {}
+        if summary.get("status") not in ("done", "stopped"):  # it failed, or never started
+            last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+            row["error"] = str(summary.get("error") or last)[:300]
             return row
         found = [f for f in summary["findings"] if f["first_seen_executions"] is not None]
         row["found"] = bool(summary["findings"])
         row["campaign_executions"] = summary["executions"]
         row["campaign_seconds"] = summary["seconds"]
         for first in sorted(found, key=lambda f: int(f["first_seen_executions"]))[:1]:
-            record = json.loads((out / "findings" / f"{first['signature']}.json").read_text())
+            record = read_json(out / "findings" / f"{first['signature']}.json")
             row.update(
                 executions=first["first_seen_executions"],
                 seconds=first["first_seen_s"],
@@ -170,27 +181,28 @@ def run_campaign(name: str, engine: str, seed: int, seconds: float) -> dict[str,
 # ------------------------------------------------------------------ the explorer
 
 
-class _Shown(Exception):
-    """Raised from explore's progress callback once a length has shown a violation."""
-
-
 def explore_mutant(
     name: str, seconds: float, clock: Callable[[], float] = time.monotonic
 ) -> dict[str, Any]:
     """Each bound of EXPLORE_BOUNDS in turn until one shows a violation: the shortest length,
-    the checks at it and the schedules it took; else how far each bound got."""
-    if name not in REGISTRY:
-        register(name, mutants()[name])
+    the checks at it and the schedules it took; else how far each bound got. Module-level, with
+    arguments that pickle: measure_mutants runs it in a spawned process."""
     tried = []
     for label, bound in EXPLORE_BOUNDS:
-        cert = _explore_bound(name, bound, seconds, clock)
+        cert = explore(
+            bound,
+            [name],
+            clock,
+            seconds_max=seconds,
+            in_process={name: mutants()[name]},
+            stop=_shows_violation,
+        )
+        summary = cert.summary()
+        del summary["shortest"]  # below: the shortest length alone, and what shows it
         entry: dict[str, Any] = {
             "bound": label,
-            "describe": bound.describe(),
-            "complete": cert.complete,
-            "depth_closed": cert.depth_done,
-            "schedules": cert.schedules,
-            "states": cert.states,
+            "describe": summary.pop("bound"),
+            **summary,
             "seconds": round(cert.seconds, 2),
         }
         tried.append(entry)
@@ -209,43 +221,19 @@ def explore_mutant(
     return {"found": False, "tried": tried}
 
 
-def _explore_bound(
-    name: str, bound: Bound, seconds: float, clock: Callable[[], float]
-) -> Certificate:
-    """One bound, breadth-first, stopped once a whole length that shows a violation is judged
-    (every check at that length is in the certificate) or at the time cap."""
-    seen: list[Certificate] = []
-    depth_found: list[int] = []
+def _shows_violation(cert: Certificate) -> bool:
+    """explore's `stop`: asked at the end of each length, so the first length with a
+    counterexample is the last explored, and every check at it is in the certificate."""
+    return bool(cert.shortest)
 
-    def progress(cert: Certificate, index: int, total: int) -> None:
-        if not seen:
-            seen.append(cert)
-        if cert.shortest and not depth_found:
-            depth_found.append(min(c.depth for c in cert.shortest.values()))
-        if depth_found and index == total:
-            raise _Shown
 
-    started = clock()
+def _explore_in(explorers: Executor, name: str, seconds: float) -> dict[str, Any]:
+    """explore_mutant in a process of `explorers`, waited for by a thread of measure_mutants'
+    pool, so that explorations and campaigns share its `jobs` slots."""
     try:
-        return explore(bound, [name], clock, progress, seconds_max=seconds)
-    except _Shown:
-        cert = seen[0]
-        cert.seconds = clock() - started
-        return cert
-
-
-def _explore_child(name: str, seconds: float) -> dict[str, Any]:
-    """explore_mutant in a child process (so that explorations run beside campaigns)."""
-    proc = subprocess.run(
-        [sys.executable, "-m", "pagefuzz.fuzz.bench.mutation", "explore-one", name, str(seconds)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    try:
-        result: dict[str, Any] = json.loads(proc.stdout)
-    except ValueError:
-        return {"found": False, "tried": [], "error": proc.stderr.strip()[-300:]}
+        result: dict[str, Any] = explorers.submit(explore_mutant, name, seconds).result()
+    except Exception as exc:  # one failed exploration is a row that says so, not a lost run
+        return {"found": False, "tried": [], "error": f"{type(exc).__name__}: {exc}"[:300]}
     return result
 
 
@@ -286,9 +274,16 @@ def measure_mutants(
         name: {engine: [] for engine in engines} for name in chosen
     }
     explored: dict[str, dict[str, Any]] = {}
-    with ThreadPoolExecutor(max_workers=settings.jobs) as pool:
+    # Explorations are Python work, so each runs in a process (spawned: it inherits nothing of
+    # this one); campaigns are child processes already. The thread pool bounds both to `jobs`.
+    spawn = multiprocessing.get_context("spawn")
+    with (
+        ThreadPoolExecutor(max_workers=settings.jobs) as pool,
+        ProcessPoolExecutor(max_workers=settings.jobs, mp_context=spawn) as explorers,
+    ):
         explore_futures = {
-            name: pool.submit(_explore_child, name, settings.explore_seconds) for name in chosen
+            name: pool.submit(_explore_in, explorers, name, settings.explore_seconds)
+            for name in chosen
         }
         campaign_futures = [
             (job, pool.submit(run_campaign, job[0], job[1], job[2], settings.seconds))
@@ -353,158 +348,3 @@ def measure_mutants(
         "seconds": round(time.monotonic() - started, 1),
         "mutants": entries,
     }
-
-
-# ------------------------------------------------------------------ the page
-
-
-def _found_rows(m: dict[str, Any]) -> list[dict[str, Any]]:
-    return [r for v in m["engines"].values() for r in v["runs"] if r.get("found")]
-
-
-def goal_lines(result: dict[str, Any], limit: int = 1000) -> list[str]:
-    """The issue's goal, judged: the best engine (most mutants found by every seed) finds every
-    mutant explore shows buggy, by every seed, each within `limit` executions (median); and no
-    campaign's minimised finding is shorter than explore's shortest."""
-    engines = list(result["settings"]["engines"])
-    buggy = [m for m in result["mutants"] if m["explore"]["found"]]
-
-    def solid(m: dict[str, Any], engine: str) -> bool:
-        v = m["engines"][engine]
-        med = v["median_executions"]
-        return bool(v["found"] == v["seeds"] and med is not None and med <= limit)
-
-    score = {e: sum(solid(m, e) for m in buggy) for e in engines}
-
-    def total(engine: str) -> float:
-        return sum(m["engines"][engine]["median_executions"] or 0 for m in buggy)
-
-    best = max(engines, key=lambda e: (score[e], -total(e)))  # ties: fewer executions
-    missed = [m["name"] for m in buggy if not solid(m, best)]
-    shorter = [
-        m["name"]
-        for m in buggy
-        if any(r.get("steps_minimized", 1 << 30) < m["explore"]["shortest"] for r in _found_rows(m))
-    ]
-    lines = [
-        f"Goal: the best engine finds every mutant explore shows buggy ({len(buggy)} of "
-        f"{len(result['mutants'])}), with every seed, in at most {limit:,} executions (median). "
-        f"Best: {best}, {score[best]} of {len(buggy)}"
-        + (f"; not so: {', '.join(f'`{n}`' for n in missed)}." if missed else ": met."),
-        "Explore finds each shortest: "
-        + (
-            "no campaign's minimised finding is shorter than explore's shortest."
-            if not shorter
-            else "shorter minimised findings than explore's for "
-            + ", ".join(f"`{n}`" for n in shorter)
-            + "."
-        ),
-    ]
-    return lines
-
-
-def render_mutants(result: dict[str, Any]) -> str:
-    """The Markdown section: per mutant what it breaks, the explorer's shortest counterexample
-    (and the shortest minimised finding of any campaign) and, per engine, the seeds that found it
-    and the median executions to the first finding."""
-    s = result["settings"]
-    engines = list(s["engines"])
-    lines = [
-        "## Search power on unplanted bugs: mutants of `fixed`",
-        "",
-        f"{len(result['mutants'])} single-change mutants of `fixed` (benchmarks/mutants.toml, "
-        "docs/mutants.md). Per engine: seeds whose fresh campaign on the mutant alone found it "
-        f"within {s['campaign_seconds']:.0f} s / seeds, and the median executions to the first "
-        f"finding (seeds 1-{s['seeds']}, `--stop-on-finding`, {s['jobs_side_by_side']} "
-        f"campaigns side by side on {result['machine']['cpus']} CPUs). Explore: the shortest "
-        "counterexample, in steps, within the first of its bounds that shows one "
-        f"({s['explore_seconds_per_bound']:.0f} s cap each; bounds below the table); beside it "
-        "the shortest of the campaigns' minimised findings.",
-        "",
-        "| mutant | what it breaks | explore shortest (steps) | campaigns' minimised | "
-        + " | ".join(engines)
-        + " |",
-        "|---" * (4 + len(engines)) + "|",
-    ]
-    notes: list[str] = []
-    for m in result["mutants"]:
-        e = m["explore"]
-        shortest = f"{e['shortest']} ({e['bound']})" if e["found"] else "none"
-        steps = [int(r["steps_minimized"]) for r in _found_rows(m) if "steps_minimized" in r]
-        minimised = str(min(steps)) if steps else "-"
-        cells = []
-        for engine in engines:
-            v = m["engines"][engine]
-            med = v["median_executions"]
-            cells.append(
-                f"{v['found']}/{v['seeds']}, " + (f"{med:,.0f}" if med is not None else "-")
-            )
-        lines.append(
-            f"| `{m['name']}` | {m['summary']} | {shortest} | {minimised} | "
-            + " | ".join(cells)
-            + " |"
-        )
-        if m.get("reason"):
-            notes.append(f"- `{m['name']}`: found by no engine: {m['reason']}.")
-    lines += ["", "Cells: found/seeds, median executions to the first finding.", ""]
-    if notes:
-        lines += ["Mutants no engine found:", "", *notes, ""]
-    lines += [*goal_lines(result), ""]
-    lines += ["Explore bounds, in the order tried:", ""]
-    for label, describe in s["explore_bounds"].items():
-        lines.append(f"- `{label}`: {describe}")
-    lines.append("")
-    return "\n".join(lines)
-
-
-# ------------------------------------------------------------------ the driver
-
-
-def main(argv: list[str] | None = None) -> int:
-    """`python -m pagefuzz.fuzz.bench.mutation [--quick] [--seeds N] [--seconds S] [--only NAME]...
-    [--json OUT] [--markdown OUT]`; `explore-one NAME SECONDS` is the child the measurement
-    starts for each exploration."""
-    argv = list(sys.argv[1:] if argv is None else argv)
-    if argv[:1] == ["explore-one"]:
-        sys.stdout.write(json.dumps(explore_mutant(argv[1], float(argv[2]))) + "\n")
-        return 0
-    parser = argparse.ArgumentParser(prog="python -m pagefuzz.fuzz.bench.mutation")
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--seeds", type=int, default=None)
-    parser.add_argument("--seconds", type=float, default=None)
-    parser.add_argument("--only", action="append", choices=list(mutants()), default=None)
-    parser.add_argument("--engine", action="append", choices=list(ENGINES), default=None)
-    parser.add_argument("--json", type=Path, default=None, help="write the result here")
-    parser.add_argument("--markdown", type=Path, default=None, help="write the section here")
-    parser.add_argument(
-        "--render", type=Path, default=None, help="only render the section from this JSON result"
-    )
-    args = parser.parse_args(argv)
-    if args.render is not None:
-        sys.stdout.write(render_mutants(json.loads(args.render.read_text())))
-        return 0
-
-    def log(line: str) -> None:
-        sys.stderr.write(line + "\n")
-        sys.stderr.flush()
-
-    result = measure_mutants(
-        args.seeds or 0,
-        args.seconds or 0.0,
-        log,
-        args.quick,
-        args.only,
-        tuple(args.engine or ENGINES),
-    )
-    if args.json is not None:
-        write_json_atomic(args.json, result)
-        log(f"wrote {args.json}")
-    text = render_mutants(result)
-    if args.markdown is not None:
-        args.markdown.write_text(text)
-    sys.stdout.write(text)
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

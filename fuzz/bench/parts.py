@@ -34,9 +34,9 @@ from pagefuzz.fuzz.campaign.minimize import minimize
 from pagefuzz.fuzz.campaign.target import Evaluator
 from pagefuzz.fuzz.campaign.worker import random_bytes
 from pagefuzz.fuzz.explore.search import Bound, explore
-from pagefuzz.fuzz.files import corpus_cases
+from pagefuzz.fuzz.files import corpus_cases, read_json
 from pagefuzz.fuzz.generation.decode import decode
-from pagefuzz.impls.registry import DEFAULT_VERSIONS
+from pagefuzz.impls.registry import DEFAULT_VERSIONS, get_version
 from pagefuzz.oracle.evaluate import evaluate
 
 __all__ = ["PARTS", "measure_core", "measure_part", "render", "run_bench"]
@@ -73,7 +73,8 @@ def measure_engines(seeds: int, seconds: float, log: Callable[[str], None]) -> d
         runs = []
         for seed in range(1, seeds + 1):
             with tempfile.TemporaryDirectory() as tmp:
-                proc = subprocess.run(
+                campaign = Path(tmp) / "c"
+                subprocess.run(
                     [
                         sys.executable,
                         "-m",
@@ -87,15 +88,15 @@ def measure_engines(seeds: int, seconds: float, log: Callable[[str], None]) -> d
                         str(seed),
                         "--fresh",
                         "--out",
-                        str(Path(tmp) / "c"),
-                        "--json",
+                        str(campaign),
                     ],
-                    capture_output=True,
-                    text=True,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
                     env={**os.environ, "CI": "true"},
                     check=False,
                 )
-                summary = json.loads(proc.stdout[proc.stdout.index("{") :])
+                # The campaign's own summary, written atomically at its end.
+                summary = read_json(campaign / "campaign.json")
             runs.append(
                 {
                     f["key"]: (f["first_seen_executions"], f["first_seen_s"])
@@ -115,18 +116,12 @@ def measure_explore(seconds: float, log: Callable[[str], None]) -> dict[str, Any
     cert = explore(bound, VERSIONS, time.monotonic, seconds_max=seconds)
     rate = cert.states / max(cert.seconds, 1e-9)
     log(f"  explore: closed depth {cert.depth_done} in {cert.seconds:.0f} s, {rate:.0f} states/s")
-    return {
-        "bound": bound.describe(),
-        "depth_closed": cert.depth_done,
-        "states": cert.states,
-        "schedules": cert.schedules,
-        "seconds": cert.seconds,
-        "states_per_s": rate,
-        "shortest": {
-            str(k): {"steps": c.depth, "schedules": c.schedules, "case": c.case.to_json()}
-            for k, c in cert.shortest.items()
-        },
+    # Each shortest case in full, not only its length: the minimiser's targets below.
+    shortest = {
+        str(k): {"steps": c.depth, "schedules": c.schedules, "case": c.case.to_json()}
+        for k, c in cert.shortest.items()
     }
+    return {**cert.summary(), "states_per_s": rate, "shortest": shortest}
 
 
 def measure_minimizer(explored: dict[str, Any], log: Callable[[str], None]) -> list[dict[str, Any]]:
@@ -167,11 +162,12 @@ def measure_minimizer(explored: dict[str, Any], log: Callable[[str], None]) -> l
 
 def measure_regression(corpus: Path, log: Callable[[str], None]) -> dict[str, Any]:
     cases = [case for _path, case in corpus_cases(corpus)]
+    built = [get_version(name) for name in VERSIONS]
     times = []
     for _ in range(3):
         started = time.perf_counter()
         for case in cases:
-            evaluate(replace(case, expect=None), VERSIONS)
+            evaluate(replace(case, expect=None), built)
         times.append((time.perf_counter() - started) / len(cases))
     per_case = statistics.median(times)
     log(f"  corpus regression: {len(cases)} cases, {per_case * 1000:.1f} ms per case")

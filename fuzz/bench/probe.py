@@ -5,7 +5,8 @@ baseline commit (fuzz/bench/speed.py runs this script once per tree and repetiti
 It runs with `PYTHONPATH` set to the tree being measured, and finds that tree's modules under
 any layout it has had: `pagefuzz.fuzz.PACKAGE.*` (this checkout), `pagefuzz.fuzz.*` or top-level
 `fuzz.*` (older commits). Only names both layouts share are used: `decode`, `random_bytes`,
-`Evaluator`, `Bound` and `explore`. It prints one JSON object on stdout.
+`Evaluator`, `Bound` and `explore` (and `Certificate.summary` where the tree has it). It
+prints one JSON object on stdout.
 
     probe.py eval SEED COUNT VERSIONS [timelines]   decode COUNT random inputs, evaluate
         them, timed (as a campaign does; `timelines`: keeping every event, as replay does)
@@ -101,13 +102,19 @@ def measure_explore(
             return {"unsupported": "this tree's explorer has no jobs"}
         extra["jobs"] = jobs
     cert = explore(bound, versions, time.monotonic, seconds_max=seconds, **extra)
+    if hasattr(cert, "summary"):
+        summary: dict[str, Any] = cert.summary()
+        return summary
+    # An older tree's Certificate, from before `summary`: the same fields, read off it.
+    lengths = {str(k): c.depth for k, c in cert.shortest.items()}
     return {
         "bound": bound.describe(),
+        "complete": cert.complete,
         "depth_closed": cert.depth_done,
         "states": cert.states,
         "schedules": cert.schedules,
         "seconds": cert.seconds,
-        "shortest": {str(k): c.depth for k, c in sorted(cert.shortest.items(), key=str)},
+        "shortest": dict(sorted(lengths.items())),
     }
 
 

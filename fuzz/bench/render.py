@@ -199,7 +199,7 @@ def _c_version_lines(c: dict[str, Any] | None) -> list[str]:
 def _mutant_lines(mutants: dict[str, Any] | None) -> list[str]:
     if not mutants:
         return []
-    from pagefuzz.fuzz.bench.mutation import render_mutants
+    from pagefuzz.fuzz.bench.mutation_render import render_mutants
 
     return [render_mutants(mutants), ""]
 

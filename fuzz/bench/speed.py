@@ -255,7 +255,7 @@ def measure_c_versions(repo: Path, quick: bool, log: Callable[[str], None]) -> d
     import time
 
     from pagefuzz.fuzz.generation.decode import decode
-    from pagefuzz.fuzz.versions.resolve import resolve_versions, spec_of
+    from pagefuzz.fuzz.versions.resolve import resolve_versions, spec_of, version_of
     from pagefuzz.fuzz.versions.spec import load_in_process
     from pagefuzz.impls.registry import get_version
     from pagefuzz.oracle.evaluate import evaluate
@@ -281,7 +281,7 @@ def measure_c_versions(repo: Path, quick: bool, log: Callable[[str], None]) -> d
             runs: dict[str, list[Any]] = {
                 "python": [get_version(python_name)],
                 "c_in_process": [load_in_process(spec_of(c_name))()],
-                "c_isolated": [get_version(c_name)],
+                "c_isolated": [version_of(c_name)],
             }
             if python_name == "fixed":
                 runs["post_and_c_in_process"] = [post, runs["c_in_process"][0]]

@@ -54,6 +54,27 @@ class _Live:
     rows: list[WorkerRow]
 
 
+@dataclass(frozen=True)
+class CampaignRequest:
+    """What the user asked of `pagefuzz fuzz`, as given: None where a flag was not given (the
+    defaults, or a resumed campaign's own). `corpus_given` says whether --corpus or --fresh
+    (corpus None) was typed rather than defaulted; `out` None is a new directory
+    campaigns/<date>-<time>."""
+
+    out: Path | None = None
+    engine: str | None = None
+    versions: list[str] | None = None
+    jobs: int = 1
+    seconds: float = 60.0
+    seed: int = 1
+    corpus: Path | None = None
+    corpus_given: bool = False
+    resume: bool = False
+    depth: int = 3
+    stop_on_finding: bool = False
+    hypothesis_db: Path | None = None
+
+
 @dataclass
 class Campaign:
     out: Path
@@ -78,22 +99,16 @@ class Campaign:
     # ---------------------------------------------------------------- set-up
 
     @classmethod
-    def create(
-        cls,
-        out: Path | None,
-        engine: str | None,
-        versions: list[str] | None,
-        jobs: int,
-        seconds: float,
-        seed: int,
-        corpus: Path | None,
-        resume: bool,
-        corpus_given: bool = False,
-    ) -> Campaign:
-        """Check the arguments and the directory. `engine` and `versions` are None when not
-        given (the defaults, or a resumed campaign's own); `corpus_given` says whether the
-        corpus (or --fresh, None) was asked for rather than defaulted; `out` None is a new
-        directory campaigns/<date>-<time>, created once everything else is known to be good."""
+    def create(cls, request: CampaignRequest) -> Campaign:
+        """Check the request and the directory; the directory itself is created only once
+        everything else is known to be good."""
+        out, engine, versions, corpus = (
+            request.out,
+            request.engine,
+            request.versions,
+            request.corpus,
+        )
+        jobs, seconds, resume = request.jobs, request.seconds, request.resume
         if engine is not None and engine not in ENGINES:
             raise CampaignError(
                 f"--engine: unknown engine {engine!r}; engines: {', '.join(ENGINES)}"
@@ -128,12 +143,17 @@ class Campaign:
             list(versions or DEFAULT_VERSIONS),
             jobs,
             seconds,
-            seed,
+            request.seed,
             corpus,
+            depth=request.depth,
+            stop_on_finding=request.stop_on_finding,
+            hypothesis_db=None
+            if request.hypothesis_db is None
+            else request.hypothesis_db.resolve(),
         )
         summary_path = CampaignStore(out).summary_path
         if resume:
-            campaign._resume(summary_path, engine, versions, corpus, corpus_given)
+            campaign._resume(summary_path, engine, versions, corpus, request.corpus_given)
         elif summary_path.exists():
             raise CampaignError(
                 f"{out}: a campaign is already here; --resume it or pick another --out"

@@ -10,6 +10,7 @@ from typing import Final
 #: Every engine, in the order `--help` lists them.
 ENGINES: Final = ("atheris", "hypothesis", "random", "pct")
 DEFAULT_ENGINE: Final = "atheris"
-#: The engines `python -m fuzz.worker` runs; atheris runs fuzz/campaign/differential_fuzzer.py under
+#: The engines `python -m pagefuzz.fuzz.campaign.worker` runs; atheris runs
+#: fuzz/campaign/differential_fuzzer.py under
 #: libFuzzer instead.
 WORKER_ENGINES: Final = ("random", "hypothesis", "pct")

@@ -28,13 +28,12 @@ from typing import TYPE_CHECKING, Any, Final, cast
 
 from pagefuzz.fuzz.campaign.summary import PctBounds
 from pagefuzz.fuzz.generation.grammar import IOCB_NAMES
-from pagefuzz.impls.registry import get_version
 from pagefuzz.oracle import CHECKS
 from pagefuzz.oracle.evaluate import FindingKey
 from pagefuzz.sim.case import FORMAT, Case, parse_case
 from pagefuzz.sim.cint import PAGE_CACHE_SIZE
 from pagefuzz.sim.sched import DISK
-from pagefuzz.sim.world import World
+from pagefuzz.sim.world import Version, World
 
 if TYPE_CHECKING:
     from pagefuzz.fuzz.versions.isolation import HostedVersion
@@ -53,7 +52,7 @@ class PctRun:
 def pct_case(
     rng: random.Random,
     depth: int,
-    driver: str,
+    driver: Version,
     pages: int = 2,
     catch_version_errors: bool = False,
 ) -> PctRun:
@@ -82,7 +81,7 @@ def pct_case(
     change_points = sorted(rng.sample(range(1, PCT_STEPS_MAX + 1), k=max(0, depth - 1)))
     # The schedule is driven against a live world of the driving version.
     probe = parse_case({"format": FORMAT, "name": "pct", "config": config, "steps": []})
-    world = World(probe, get_version(driver), catch_version_errors=catch_version_errors)
+    world = World(probe, driver, catch_version_errors=catch_version_errors)
     steps: list[dict[str, Any]] = []
     submitted: set[str] = set()
     for number in range(1, PCT_STEPS_MAX + 1):
@@ -161,4 +160,4 @@ def hosted_pct_case(hosted: HostedVersion, seed: int, depth: int) -> PctRun | No
 def runner_pct_case(state: Any, seed: int, depth: int) -> PctRun:
     """The job `hosted_pct_case` sends: run in the version's runner (fuzz/versions/forkserver.py
     calls it with its RunnerState)."""
-    return pct_case(random.Random(seed), depth, state.cls.name, catch_version_errors=True)
+    return pct_case(random.Random(seed), depth, state.version, catch_version_errors=True)

@@ -199,25 +199,31 @@ class CampaignStore:
 
     def take_lock(self) -> None:
         """One campaign per directory at a time: OUT/.lock holds the owner's pid. A lock whose
-        owner is dead (a killed campaign) is taken over; a live owner is an error."""
+        owner is dead (a killed campaign) is taken over; a live owner is an error. The lock
+        appears with the pid already in it (written to a file of this process's own, then
+        hard-linked into place, which fails if a lock is there): a campaign that finds the lock
+        never reads it half-written and takes a live campaign's lock for a dead one's."""
         lock = self.lock_path
-        for _ in range(2):
-            try:
-                fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-            except FileExistsError:
+        mine = lock.with_name(f"{lock.name}.{os.getpid()}")
+        mine.write_text(str(os.getpid()))
+        try:
+            for _ in range(2):
                 try:
-                    owner = int(lock.read_text().strip() or "0")
-                except (OSError, ValueError):
-                    owner = 0
-                if owner and _alive(owner):
-                    raise CampaignError(
-                        f"{self.out}: campaign {owner} is running here ({lock})"
-                    ) from None
-                lock.unlink(missing_ok=True)
-                continue
-            with os.fdopen(fd, "w") as handle:
-                handle.write(str(os.getpid()))
-            return
+                    os.link(mine, lock)
+                except FileExistsError:
+                    try:
+                        owner = int(lock.read_text().strip() or "0")
+                    except (OSError, ValueError):
+                        owner = 0
+                    if owner and _alive(owner):
+                        raise CampaignError(
+                            f"{self.out}: campaign {owner} is running here ({lock})"
+                        ) from None
+                    lock.unlink(missing_ok=True)
+                    continue
+                return
+        finally:
+            mine.unlink(missing_ok=True)
         raise CampaignError(f"{lock}: cannot take the campaign lock")
 
     def release_lock(self) -> None:

@@ -1,11 +1,12 @@
 """A campaign's worker processes: starting them, restarting the ones that die, stopping them, and
 their counters.
 
-Each worker is a process group of its own running one engine (`python -m fuzz.worker`, or the
-atheris target under libFuzzer, which forks by itself for `--jobs`), with its output in
-workers/<n>/log.txt. A worker that dies before its time is up is restarted with the campaign's
-next seed; one that fails as it starts, three times in a row, is broken (a bad path, a missing
-module), not unlucky, and stops the campaign with the last line of its log.
+Each worker is a process group of its own running one engine (`python -m
+pagefuzz.fuzz.campaign.worker`, or the atheris target under libFuzzer, which forks by itself for
+`--jobs`), with its output in workers/<n>/log.txt. A worker that dies before its time is up is
+restarted with the campaign's next seed; one that fails as it starts, three times in a row, is
+broken (a bad path, a missing module), not unlucky, and stops the campaign with the last line of its
+log.
 """
 
 from __future__ import annotations

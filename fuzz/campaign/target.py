@@ -26,8 +26,8 @@ from typing import Final
 
 from pagefuzz.fuzz.campaign.store import CampaignStore, read_known
 from pagefuzz.fuzz.files import write_json_atomic
-from pagefuzz.fuzz.versions.resolve import records_of
-from pagefuzz.impls.registry import get_version
+from pagefuzz.fuzz.versions.isolation import HostedVersion
+from pagefuzz.fuzz.versions.resolve import records_of, versions_of
 from pagefuzz.oracle.evaluate import Evaluation, Failure, evaluate
 from pagefuzz.sim import Case, Version
 
@@ -40,7 +40,7 @@ class Evaluator:
 
     def __init__(self, versions: Sequence[str], events: bool = True) -> None:
         self.names = list(versions)
-        self.versions: list[Version] = [get_version(n) for n in versions]
+        self.versions: list[Version | HostedVersion] = versions_of(versions)
         #: Whether runs keep their timelines: a campaign's executions do not (only verdicts
         #: and message pairs are read), which makes them about a third faster.
         self.events = events

@@ -1,8 +1,8 @@
 """One fuzzing worker process: the loop of one engine (random, hypothesis, PCT) feeding cases
 to the differential target.
 
-`python -m fuzz.worker --engine random|hypothesis|pct --out DIR --worker N --seed S --seconds T
---versions a,b [--depth D] [--hypothesis-db DB]`, started by the campaign's supervisor
+`python -m pagefuzz.fuzz.campaign.worker --engine random|hypothesis|pct --out DIR --worker N --seed
+S --seconds T --versions a,b [--depth D] [--hypothesis-db DB]`, started by the campaign's supervisor
 (fuzz/campaign/supervisor.py). The atheris engine runs `fuzz/campaign/differential_fuzzer.py`
 instead. Both hand every case to `WorkerState.execute` (fuzz/campaign/target.py), which records
 findings and statistics.
@@ -23,7 +23,7 @@ from pagefuzz.fuzz.campaign.engines import WORKER_ENGINES
 from pagefuzz.fuzz.campaign.target import WorkerState
 from pagefuzz.fuzz.generation.decode import INPUT_LEN_MAX, decode
 from pagefuzz.fuzz.versions.resolve import resolve_for_worker
-from pagefuzz.impls.registry import DEFAULT_VERSIONS
+from pagefuzz.impls.registry import DEFAULT_VERSIONS, get_version
 from pagefuzz.sim import Case, Version
 
 #: Seconds a hypothesis shrink may run past the campaign's end before it is cut short.
@@ -56,11 +56,8 @@ def run_pct(state: WorkerState, deadline: float, depth: int) -> None:
     from pagefuzz.fuzz.versions.isolation import HostedVersion
 
     rng = random.Random(state.seed)
-    names = state.evaluator.names
     versions = state.evaluator.versions
-    surrogate = next(
-        (n for n, v in zip(names, versions, strict=True) if isinstance(v, Version)), "post"
-    )
+    surrogate = next((v for v in versions if isinstance(v, Version)), None) or get_version("post")
     runs = actors_max = steps_max = 0
     while time.monotonic() < deadline:
         driver = versions[runs % len(versions)]
@@ -69,7 +66,7 @@ def run_pct(state: WorkerState, deadline: float, depth: int) -> None:
                 rng, depth, surrogate
             )
         else:
-            run = pct_case(rng, depth, names[runs % len(names)])
+            run = pct_case(rng, depth, driver)
         runs += 1
         actors_max = max(actors_max, run.actors)
         steps_max = max(steps_max, run.steps)
@@ -171,7 +168,7 @@ def _replace_with_shrunk(state: WorkerState, case: Case, targets: set[str]) -> N
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m fuzz.worker",
+        prog="python -m pagefuzz.fuzz.campaign.worker",
         description="one pagefuzz fuzzing worker (used by pagefuzz fuzz)",
     )
     parser.add_argument("--engine", choices=WORKER_ENGINES, required=True)

@@ -80,6 +80,21 @@ class Certificate:
     #: explored on other machines are merged only if they ran the same code.
     sources: dict[str, str] = field(default_factory=dict)
 
+    def summary(self) -> dict[str, Any]:
+        """What the benchmarks (fuzz/bench/) report of an exploration: the bound, whether and
+        how far it closed, its counts, its seconds (unrounded: a measurement) and the shortest
+        length of each finding, by the finding's key string, in key-string order."""
+        lengths = {str(k): c.depth for k, c in self.shortest.items()}
+        return {
+            "bound": self.bound.describe(),
+            "complete": self.complete,
+            "depth_closed": self.depth_done,
+            "states": self.states,
+            "schedules": self.schedules,
+            "seconds": self.seconds,
+            "shortest": dict(sorted(lengths.items())),
+        }
+
     def to_json(self) -> dict[str, Any]:
         per_version: dict[str, Any] = {}
         for version in self.versions:

@@ -10,7 +10,7 @@ import gc
 import multiprocessing
 import os
 import signal
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -34,9 +34,9 @@ class Runner:
     of replays, because the explorer asks for exactly those states' drains."""
 
     def __init__(
-        self, versions: Sequence[str], bound: Bound, catch_version_errors: bool = False
+        self, versions: Sequence[Version], bound: Bound, catch_version_errors: bool = False
     ) -> None:
-        self.versions: list[Version] = [get_version(v) for v in versions]
+        self.versions = list(versions)
         self.steps = Steps(bound)
         self.known: list[set[bytes]] = [set() for _ in versions]
         self.kept: dict[int, World] = {}
@@ -117,12 +117,10 @@ def _worker(conn: Connection, versions: list[str], bound: Bound, base: str) -> N
     user ran pagefuzz in), then answer batches until told to stop. Ctrl-C is the parent's to
     handle: the parent stops its workers."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    from pagefuzz.fuzz.versions.resolve import resolve_versions
     from pagefuzz.fuzz.versions.spec import BASE_ENV
 
     os.environ.setdefault(BASE_ENV, base)
-    resolve_versions(versions)
-    runner = Runner(versions, bound)
+    runner = Runner([get_version(name) for name in versions], bound)
     while True:
         message = conn.recv()
         if message[0] == "reach":
@@ -140,7 +138,7 @@ def _worker(conn: Connection, versions: list[str], bound: Bound, base: str) -> N
 
 
 def runner_start(state: Any, bound: Bound) -> None:
-    runner = Runner([state.cls.name], bound, catch_version_errors=True)
+    runner = Runner([state.cls()], bound, catch_version_errors=True)
     runner.world_hook = state.watch
     state.kept["explore"] = runner
 
@@ -218,16 +216,29 @@ class Workers:
     nothing of this process's state leaks into them). Item n of a batch goes to runner n mod jobs,
     and so does the drain of item n, to find its world kept; results come back in item order.
     Versions from outside the package are not run here: each has `jobs` runners of its own in
-    processes that are watched (`_Hosted`)."""
+    processes that are watched (`_Hosted`). `in_process` names versions of the caller's own
+    (not built-in, not from a file: the mutation benchmark's mutants), run in this process;
+    they need `jobs` 1."""
 
-    def __init__(self, versions: Sequence[str], bound: Bound, jobs: int) -> None:
+    def __init__(
+        self,
+        versions: Sequence[str],
+        bound: Bound,
+        jobs: int,
+        in_process: Mapping[str, Callable[[], Version]] | None = None,
+    ) -> None:
         from pagefuzz.fuzz.versions.resolve import spec_of
 
+        own = dict(in_process or {})
+        if own and jobs > 1:
+            raise ValueError("versions of the caller's own run in this process: jobs must be 1")
         self.jobs = jobs
         self.local: Runner | None = None
         self.conns: list[Connection] = []
         self.procs: list[Any] = []
-        external = {i for i, name in enumerate(versions) if spec_of(name).external}
+        external = {
+            i for i, name in enumerate(versions) if name not in own and spec_of(name).external
+        }
         #: Version index -> its position among the versions run here (the built-in ones).
         self.inner = {
             i: position
@@ -240,7 +251,8 @@ class Workers:
         if not inner_names:
             return
         if jobs <= 1:
-            self.local = Runner(inner_names, bound)
+            built = [own[name]() if name in own else get_version(name) for name in inner_names]
+            self.local = Runner(built, bound)
             return
         from pagefuzz.fuzz.versions.spec import BASE_ENV
 

@@ -35,7 +35,7 @@ fuzz/explore/tables.py.
 from __future__ import annotations
 
 import gc
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from pagefuzz.fuzz.campaign.known import case_name
 from pagefuzz.fuzz.explore.certificate import (
@@ -51,6 +51,7 @@ from pagefuzz.fuzz.explore.certificate import (
 from pagefuzz.fuzz.explore.jobs import Workers
 from pagefuzz.fuzz.explore.space import DEFAULT_OPS, OPS, Bound, Steps, alphabet, case_of
 from pagefuzz.fuzz.explore.tables import BATCH, Explorer
+from pagefuzz.sim.world import Version
 
 __all__ = [
     "BATCH",
@@ -105,6 +106,8 @@ def explore(
     prune: bool = True,
     jobs: int = 1,
     shard: Shard | None = None,
+    in_process: Mapping[str, Callable[[], Version]] | None = None,
+    stop: Callable[[Certificate], bool] | None = None,
 ) -> Certificate:
     """Breadth-first over schedules of length 0..max_steps; `clock` is injected (the shell passes
     a monotonic clock) so that this stays free of wall-clock reads of its own. `progress` is
@@ -113,20 +116,29 @@ def explore(
     equal. Ctrl-C raises `ExploreInterrupted` with the certificate so far: like a time-limit stop,
     it lists every counterexample judged and the last length closed. `jobs` worker processes
     share the replays and drains (the certificate is the same for any number); `shard` explores
-    one shard of the schedule space."""
+    one shard of the schedule space. `in_process` names versions of the caller's own, by the
+    names `versions` gives them (built here, in this process; `jobs` 1): the mutation
+    benchmark's mutants.
+
+    `stop`, if given, is asked after each length has been judged in full while some of its
+    schedules are kept to be extended (never after the bound's last length: a bound that closes
+    is complete). When it says yes the search ends there, as a time limit ends it but at a
+    length's end: `depth_closed` is that length, every counterexample up to it is listed,
+    `complete` is false (not every schedule of the bound was judged) and `interrupted` false
+    (that is Ctrl-C's). `stop=None` changes nothing."""
     cert = Certificate(bound, list(versions), jobs=max(1, jobs), shard=shard)
-    cert.sources = version_sources(versions)
+    cert.sources = version_sources([v for v in versions if v not in (in_process or {})])
     started = clock()
     workers: Workers | None = None
     try:
-        workers = Workers(versions, bound, cert.jobs)
+        workers = Workers(versions, bound, cert.jobs, in_process)
         if not prune:
             _explore_every_schedule(
-                bound, len(versions), workers, cert, clock, started, progress, seconds_max
+                bound, len(versions), workers, cert, clock, started, progress, seconds_max, stop
             )
         else:
             Explorer(
-                bound, len(versions), workers, cert, clock, started, progress, seconds_max
+                bound, len(versions), workers, cert, clock, started, progress, seconds_max, stop
             ).run()
     except KeyboardInterrupt:
         cert.interrupted = True
@@ -148,9 +160,10 @@ def _explore_every_schedule(
     started: float,
     progress: Callable[[Certificate, int, int], None] | None,
     seconds_max: float | None,
+    stop: Callable[[Certificate], bool] | None = None,
 ) -> None:
     """Without pruning and without the state tables: every schedule replayed and drained in
-    every version (the check of both arguments; slow)."""
+    every version (the check of both arguments; slow). `stop` as in `explore`."""
     steps_of = Steps(bound)
     frontier: list[tuple[int, ...]] = [()]
     number = 0
@@ -189,5 +202,8 @@ def _explore_every_schedule(
         frontier = next_frontier
         if not frontier:
             break
+        if stop is not None and stop(cert):
+            cert.seconds = clock() - started
+            return
     cert.complete = True
     cert.seconds = clock() - started

@@ -59,8 +59,11 @@ class Explorer:
         started: float,
         progress: Callable[[Certificate, int, int], None] | None,
         seconds_max: float | None,
+        stop: Callable[[Certificate], bool] | None = None,
     ) -> None:
         self.bound = bound
+        #: Asked once each length is closed (search.explore's `stop`); yes ends the search there.
+        self.stop = stop
         self.steps = Steps(bound)
         self.nsteps = len(self.steps.dicts)
         self.tables = [Table() for _ in range(nversions)]
@@ -165,6 +168,10 @@ class Explorer:
         for depth in range(1, self.bound.max_steps + 1):
             if not frontier:
                 break
+            if self.stop is not None and self.stop(cert):
+                # Stopped at a length's end: not every schedule of the bound was judged.
+                cert.seconds = self.clock() - self.started
+                return
             next_frontier: list[Node] = []
             expansions = [(node, self.children(node)) for node in frontier]
             total = sum(len(c) for _, c in expansions)

@@ -43,7 +43,6 @@ from pathlib import Path
 from typing import Any, Final
 
 from pagefuzz.fuzz.versions.spec import VersionLoadError, VersionSpec, load_in_process
-from pagefuzz.impls.registry import register
 from pagefuzz.oracle.evaluate import Judged
 from pagefuzz.sim.actors import Actor
 from pagefuzz.sim.case import Case
@@ -100,9 +99,6 @@ class Server:
         self.ctl = ctl
         self.spec = spec
         self.cls = load_in_process(spec)
-        # In this process and its runners the version is in-process, under its identity (the
-        # explorer's runner asks the registry for it by name).
-        register(spec.name, self.cls)
         self.runners: dict[int, _Runner] = {}
 
     def ready(self) -> dict[str, Any]:

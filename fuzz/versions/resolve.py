@@ -1,7 +1,10 @@
-"""Versions registered for a run: each name parsed once (fuzz/versions/spec.py) and registered
-under its identity; a version from outside the package as a `HostedVersion`
-(fuzz/versions/isolation.py), started at once so that a file that cannot be used is one line
-before any run. Also what an artifact records of them, and registering again what it recorded."""
+"""The versions of a run, by identity: each name parsed once into a `VersionSpec`
+(fuzz/versions/spec.py), which `build` turns into what runs it: a built-in version's instance,
+or for a version from outside the package its `HostedVersion` (fuzz/versions/isolation.py),
+started at once so that a file that cannot be used is one line before any run. A process keeps
+the specs it resolved and the fork servers it started (one per file: `version_of` hands the
+same one out again); the built-in registry (impls/registry.py) is never changed. Also what an
+artifact records of the versions, and resolving again what it recorded."""
 
 from __future__ import annotations
 
@@ -19,15 +22,19 @@ from pagefuzz.fuzz.versions.spec import (
     parse_records,
     parse_spec,
 )
-from pagefuzz.impls.registry import REGISTRY, register
+from pagefuzz.impls.registry import REGISTRY, get_version
 from pagefuzz.sim.case import VersionRecord
+from pagefuzz.sim.world import Version
 
-#: The specs registered in this process, by identity.
+#: The specs resolved in this process, by identity.
 _SPECS: dict[str, VersionSpec] = {}
+#: The versions from outside the package started in this process, by identity: one fork server
+#: per file, whoever asks for it.
+_HOSTED: dict[str, HostedVersion] = {}
 
 
 def spec_of(name: str) -> VersionSpec:
-    """The spec a registered version was registered with (a built-in one's, if never parsed)."""
+    """The spec a version was resolved with (a built-in one's, if never parsed)."""
     found = _SPECS.get(name)
     if found is not None:
         return found
@@ -36,11 +43,32 @@ def spec_of(name: str) -> VersionSpec:
     raise KeyError(name)
 
 
-def ensure_registered(given: str) -> str:
-    """Parse `given`, register the version under its identity (once per process) and return the
-    identity. A version from outside the package is registered as a `HostedVersion`, started
-    (and its code loaded, in its fork server) here, so that a file that cannot be used is one
-    line now rather than an error in the middle of a run."""
+def build(spec: VersionSpec) -> Version | HostedVersion:
+    """What runs the version: a built-in one's new instance; for one from outside the package
+    its `HostedVersion`, started (its code loaded, in its fork server) the first time, so that a
+    file that cannot be used is one line then rather than an error in the middle of a run."""
+    if not spec.external:
+        return get_version(spec.name)
+    hosted = _HOSTED.get(spec.name)
+    if hosted is None:
+        hosted = HostedVersion(spec)
+        hosted.start()  # a load error is one line here
+        _HOSTED[spec.name] = hosted
+    return hosted
+
+
+def version_of(name: str) -> Version | HostedVersion:
+    """The version of a resolved identity (`resolve_name`'s), built by its spec."""
+    return build(spec_of(name))
+
+
+def versions_of(names: Sequence[str]) -> list[Version | HostedVersion]:
+    return [version_of(name) for name in names]
+
+
+def resolve_name(given: str) -> str:
+    """Parse `given` once, build its version (a file's fork server is started here) and return
+    its identity, what every output names it by."""
     spec = parse_spec(given)
     if not spec.external:
         return spec.name
@@ -52,20 +80,18 @@ def ensure_registered(given: str) -> str:
                 f"({earlier.given}, {earlier.path}); rename one of the files"
             )
         return spec.name
-    hosted = HostedVersion(spec)
-    hosted.start()  # loads the code in its own process: a load error is one line here
+    build(spec)
     _SPECS[spec.name] = spec
-    register(spec.name, lambda: hosted)
     return spec.name
 
 
 def resolve_versions(names: Sequence[str]) -> list[str]:
-    """Register every version among `names`; their identities, in order."""
-    return [ensure_registered(name) for name in names]
+    """Resolve every version among `names`; their identities, in order."""
+    return [resolve_name(name) for name in names]
 
 
 def records_of(names: Sequence[str]) -> tuple[VersionRecord, ...]:
-    """What an artifact records of the registered versions `names` (by identity)."""
+    """What an artifact records of the resolved versions `names` (by identity)."""
     return tuple(spec_of(name).record() for name in names)
 
 
@@ -92,7 +118,7 @@ def resolve_recorded(records: Sequence[VersionRecord]) -> tuple[list[str], list[
     warnings: list[str] = []
     for record in records:
         if not is_external(record.name):
-            names.append(ensure_registered(record.name))
+            names.append(resolve_name(record.name))
             continue
         prefix = "c:" if record.name.startswith("c:") else "py:"
         _, _, wanted = _py_parts(record.name) if prefix == "py:" else ("", "", "")
@@ -120,5 +146,5 @@ def resolve_recorded(records: Sequence[VersionRecord]) -> tuple[list[str], list[
                 f"warning: {record.name}: {chosen.path} has changed since the case was written "
                 f"(sha256 {record.sha256[:12]} then, {(chosen.sha256 or '?')[:12]} now)"
             )
-        names.append(ensure_registered(chosen.given))
+        names.append(resolve_name(chosen.given))
     return names, warnings

@@ -10,7 +10,7 @@ same bug of the same file has one signature on every machine. Two different file
 base name in one run are refused.
 
 Code from outside the package is hostile until proven otherwise (it may loop, crash, or end the
-process): it is never imported or run in pagefuzz's own process. `ensure_registered`
+process): it is never imported or run in pagefuzz's own process. `resolve_name`
 (fuzz/versions/resolve.py) registers a version from outside as a `HostedVersion`
 (fuzz/versions/isolation.py), whose runs go to a fork
 server that loads the code in a process of its own. `load_in_process` is what that process (and only
