@@ -166,41 +166,31 @@ def check_byte_count(rec: RunRecord) -> list[Violation]:
     """Results are exact: count on success, a real errno on failure, never more than count, no
     short count without a cause; every progress report counts only pages already on disk."""
     out = []
+
+    def wrong(
+        req: RequestResult, step: int, why: str, evidence: tuple[PageState, ...] = ()
+    ) -> None:
+        out.append(Violation("byte_count", rec.version, req.id, step, why, evidence))
+
     for req in rec.requests:
         if req.result is None or req.completed_at is None:
             continue
         step = req.completed_at
         if req.result > req.count:
-            out.append(
-                Violation(
-                    "byte_count",
-                    rec.version,
-                    req.id,
-                    step,
-                    f"{req.name} reported {req.result} bytes of a {req.count}-byte write",
-                )
-            )
+            wrong(req, step, f"{req.name} reported {req.result} bytes of a {req.count}-byte write")
         elif req.result < 0 and req.result not in REAL_ERRNOS:
-            out.append(
-                Violation(
-                    "byte_count",
-                    rec.version,
-                    req.id,
-                    step,
-                    f"{req.name} returned {req.result} ({errno_name(req.result)}), "
-                    "not an errno this path can return",
-                )
+            wrong(
+                req,
+                step,
+                f"{req.name} returned {req.result} ({errno_name(req.result)}), "
+                "not an errno this path can return",
             )
         elif 0 <= req.result < req.count and not _truncated_or_failed(rec, req):
-            out.append(
-                Violation(
-                    "byte_count",
-                    rec.version,
-                    req.id,
-                    step,
-                    f"{req.name} reported a short count {req.result} of {req.count} "
-                    "with no truncation or I/O error to cause it",
-                )
+            wrong(
+                req,
+                step,
+                f"{req.name} reported a short count {req.result} of {req.count} "
+                "with no truncation or I/O error to cause it",
             )
     for req in rec.requests:
         if req.kind not in O_SYNC_KINDS:
@@ -213,14 +203,10 @@ def check_byte_count(rec: RunRecord) -> list[Violation]:
         last_end = req.pos
         for prog in (p for p in rec.progress if p.request == req.id):
             if prog.pos < last_end:
-                out.append(
-                    Violation(
-                        "byte_count",
-                        rec.version,
-                        req.id,
-                        prog.step,
-                        f"{req.name}'s progress went backwards to {prog.pos} from {last_end}",
-                    )
+                wrong(
+                    req,
+                    prog.step,
+                    f"{req.name}'s progress went backwards to {prog.pos} from {last_end}",
                 )
             last_end = prog.pos + prog.nbytes
             lo = prog.pos >> PAGE_CACHE_SHIFT
@@ -228,16 +214,12 @@ def check_byte_count(rec: RunRecord) -> list[Violation]:
             late = [p for p in _unsynced(req, prog.pages, lo, hi) if p.serial not in charged]
             if late:
                 words = ", ".join(f"page {p.index} {_state_words(p)}" for p in late)
-                out.append(
-                    Violation(
-                        "byte_count",
-                        rec.version,
-                        req.id,
-                        prog.step,
-                        f"{req.name} counted {prog.nbytes} bytes from {prog.pos} as synced at step "
-                        f"{prog.step} while {words}",
-                        tuple(late),
-                    )
+                wrong(
+                    req,
+                    prog.step,
+                    f"{req.name} counted {prog.nbytes} bytes from {prog.pos} as synced at step "
+                    f"{prog.step} while {words}",
+                    tuple(late),
                 )
     return out
 

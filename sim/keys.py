@@ -201,6 +201,20 @@ def _items(values: dict[Any, Any], ctx: object) -> tuple[tuple[Any, Any], ...]:
 _STEP_NUMBERS = "a step number: the numbering of the schedule, read by no decision of the world"
 _SEQ = "a sequence number: orders events, and only the order of what is keyed matters"
 _CONFIG = "the case's configuration: the same in every state of one exploration"
+
+#: The queues' entries, in both keys alike: who waits, how, on which page, in the queue's order.
+_QUEUED: Final[dict[type, dict[str, Spec]]] = {
+    WaitQueue: {
+        "index": Out("its place in the table, which the table's order keeps"),
+        "entries": EACH,
+    },
+    WaitEntry: {
+        "owner": NAME,
+        "aio": KEY,
+        "page": SERIAL,
+        "queue": Out("the queue that holds the entry, which the table's order keeps"),
+    },
+}
 _SLEPT = "where it last slept: its sleep event, in its history, says it while that code runs"
 
 #: The explorer's state key (sim/snapshot.py `state_key`): everything the rest of a run can
@@ -233,16 +247,7 @@ STATE: Final[Table] = {
         "queues": EACH,
         "pinned": Out(_CONFIG),
     },
-    WaitQueue: {
-        "index": Out("its place in the table, which the table's order keeps"),
-        "entries": EACH,
-    },
-    WaitEntry: {
-        "owner": NAME,
-        "aio": KEY,
-        "page": SERIAL,
-        "queue": Out("the queue that holds the entry, which the table's order keeps"),
-    },
+    **_QUEUED,
     BlockDevice: {
         "outstanding": SERIALS,
         "disk_gen": Derived(_ranked_map, "each index's durable generation, ranked"),
@@ -385,16 +390,7 @@ STORM: Final[Table] = {
     },
     Page: {name: KEY for name in _fields(Page)},
     WaitTable: {"queues": EACH, "pinned": Out(_CONFIG)},
-    WaitQueue: {
-        "index": Out("its place in the table, which the table's order keeps"),
-        "entries": EACH,
-    },
-    WaitEntry: {
-        "owner": NAME,
-        "aio": KEY,
-        "page": SERIAL,
-        "queue": Out("the queue that holds the entry, which the table's order keeps"),
-    },
+    **_QUEUED,
     BlockDevice: {
         "outstanding": SERIALS,
         "disk_gen": Derived(_items, "each index's durable generation"),
@@ -522,8 +518,8 @@ _EXPRESSIONS: Final[dict[str, str]] = {
     "names": "tuple([a.name for a in {get}])",
     "serial": "(None if {get} is None else {get}.serial)",
     "serials": "tuple([p.serial for p in {get}])",
-    "each": "(tuple([P[type(x)](x, ctx) for x in {get}]) if type({get}) in (list, tuple) "
-    "else P[type({get})]({get}, ctx))",
+    "each": "(tuple([P[type(x)](x, ctx) for x in v]) if type(v := {get}) in (list, tuple) "
+    "else P[type(v)](v, ctx))",
     "values": "tuple([P[type(x)](x, ctx) for x in {get}.values()])",
     "count": "len({get})",
     "tuple": "tuple({get})",

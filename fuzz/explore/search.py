@@ -50,7 +50,7 @@ from pagefuzz.fuzz.explore.certificate import (
 )
 from pagefuzz.fuzz.explore.jobs import Workers
 from pagefuzz.fuzz.explore.space import DEFAULT_OPS, OPS, Bound, Steps, alphabet, case_of
-from pagefuzz.fuzz.explore.tables import BATCH, Explorer
+from pagefuzz.fuzz.explore.tables import BATCH, Explorer, Pace
 from pagefuzz.sim.world import Version
 
 __all__ = [
@@ -129,17 +129,14 @@ def explore(
     cert = Certificate(bound, list(versions), jobs=max(1, jobs), shard=shard)
     cert.sources = version_sources([v for v in versions if v not in (in_process or {})])
     started = clock()
+    pace = Pace(clock, started, seconds_max, progress, stop)
     workers: Workers | None = None
     try:
         workers = Workers(versions, bound, cert.jobs, in_process)
         if not prune:
-            _explore_every_schedule(
-                bound, len(versions), workers, cert, clock, started, progress, seconds_max, stop
-            )
+            _explore_every_schedule(bound, len(versions), workers, cert, pace)
         else:
-            Explorer(
-                bound, len(versions), workers, cert, clock, started, progress, seconds_max, stop
-            ).run()
+            Explorer(bound, len(versions), workers, cert, pace).run()
     except KeyboardInterrupt:
         cert.interrupted = True
         cert.seconds = clock() - started
@@ -156,22 +153,17 @@ def _explore_every_schedule(
     nversions: int,
     workers: Workers,
     cert: Certificate,
-    clock: Callable[[], float],
-    started: float,
-    progress: Callable[[Certificate, int, int], None] | None,
-    seconds_max: float | None,
-    stop: Callable[[Certificate], bool] | None = None,
+    pace: Pace,
 ) -> None:
     """Without pruning and without the state tables: every schedule replayed and drained in
-    every version (the check of both arguments; slow). `stop` as in `explore`."""
+    every version (the check of both arguments; slow), paced as `Explorer` is."""
     steps_of = Steps(bound)
     frontier: list[tuple[int, ...]] = [()]
     number = 0
     for depth in range(bound.max_steps + 1):
         next_frontier: list[tuple[int, ...]] = []
         for index, schedule in enumerate(frontier):
-            if seconds_max is not None and clock() - started > seconds_max:
-                cert.seconds = clock() - started
+            if pace.out_of_time(cert):
                 return
             items = [(number + v, (v, schedule)) for v in range(nversions)]
             number += nversions
@@ -196,14 +188,12 @@ def _explore_every_schedule(
                     for s in steps_of.children[used]
                     if steps_of.may_act(s, can_run, in_flight)
                 )
-            if progress is not None:
-                progress(cert, index + 1, len(frontier))
+            pace.tell(cert, index + 1, len(frontier))
         cert.depth_done = depth
         frontier = next_frontier
         if not frontier:
             break
-        if stop is not None and stop(cert):
-            cert.seconds = clock() - started
+        if pace.stopped(cert):
             return
     cert.complete = True
-    cert.seconds = clock() - started
+    pace.finish(cert)

@@ -46,6 +46,39 @@ def _settle_garbage() -> None:
     gc.freeze()
 
 
+@dataclass
+class Pace:
+    """When a search ends short of its bound, and who hears how far it got: the injected clock
+    and the moment it started, the time cap, `explore`'s progress callback and its `stop`."""
+
+    clock: Callable[[], float]
+    started: float
+    seconds_max: float | None = None
+    progress: Callable[[Certificate, int, int], None] | None = None
+    #: Asked once each length is closed (search.explore's `stop`); yes ends the search there.
+    stop: Callable[[Certificate], bool] | None = None
+
+    def out_of_time(self, cert: Certificate) -> bool:
+        if self.seconds_max is not None and self.clock() - self.started > self.seconds_max:
+            self.finish(cert)
+            return True
+        return False
+
+    def stopped(self, cert: Certificate) -> bool:
+        """Asked at a length's end: if yes, not every schedule of the bound was judged."""
+        if self.stop is not None and self.stop(cert):
+            self.finish(cert)
+            return True
+        return False
+
+    def tell(self, cert: Certificate, done: int, total: int) -> None:
+        if self.progress is not None:
+            self.progress(cert, done, total)
+
+    def finish(self, cert: Certificate) -> None:
+        cert.seconds = self.clock() - self.started
+
+
 class Explorer:
     """The breadth-first search over the product of the versions' state tables."""
 
@@ -55,33 +88,18 @@ class Explorer:
         nversions: int,
         workers: Workers,
         cert: Certificate,
-        clock: Callable[[], float],
-        started: float,
-        progress: Callable[[Certificate, int, int], None] | None,
-        seconds_max: float | None,
-        stop: Callable[[Certificate], bool] | None = None,
+        pace: Pace,
     ) -> None:
         self.bound = bound
-        #: Asked once each length is closed (search.explore's `stop`); yes ends the search there.
-        self.stop = stop
+        self.pace = pace
         self.steps = Steps(bound)
         self.nsteps = len(self.steps.dicts)
         self.tables = [Table() for _ in range(nversions)]
         self.workers = workers
         self.cert = cert
-        self.clock = clock
-        self.started = started
-        self.progress = progress
-        self.seconds_max = seconds_max
         self.seen: set[tuple[int, ...]] = set()
         self.interned: dict[tuple[str, ...], frozenset[str]] = {}
         self.interned_io: dict[tuple[int, ...], frozenset[int]] = {}
-
-    def out_of_time(self) -> bool:
-        if self.seconds_max is not None and self.clock() - self.started > self.seconds_max:
-            self.cert.seconds = self.clock() - self.started
-            return True
-        return False
 
     def live(self, ids: tuple[int, ...]) -> tuple[frozenset[str], frozenset[int]]:
         if len(ids) == 1:
@@ -153,24 +171,21 @@ class Explorer:
     def run(self) -> None:
         cert = self.cert
         ntables = len(self.tables)
-        if self.out_of_time():
+        if self.pace.out_of_time(cert):
             return
         # Depth 0: the empty schedule.
         self.resolve([(v, ()) for v in range(ntables)], [-1] * ntables)
         root_ids = (0,) * ntables  # the first state of every table
         self.visit(0, (), root_ids)
         frontier: list[Node] = [((), root_ids, 0)]
-        if self.progress is not None:
-            self.progress(cert, 1, 1)
+        self.pace.tell(cert, 1, 1)
         self.level_done(0, frontier)
         if self.bound.max_steps == 0:
             frontier = []
         for depth in range(1, self.bound.max_steps + 1):
             if not frontier:
                 break
-            if self.stop is not None and self.stop(cert):
-                # Stopped at a length's end: not every schedule of the bound was judged.
-                cert.seconds = self.clock() - self.started
+            if self.pace.stopped(cert):
                 return
             next_frontier: list[Node] = []
             expansions = [(node, self.children(node)) for node in frontier]
@@ -179,7 +194,7 @@ class Explorer:
             batch = BATCH * self.workers.jobs
             position = 0
             while position < len(expansions):
-                if self.out_of_time():
+                if self.pace.out_of_time(cert):
                     return
                 chunk: list[tuple[Node, list[int]]] = []
                 size = 0
@@ -200,14 +215,13 @@ class Explorer:
                             next_frontier.append((child, child_ids, used + self.steps.submits[s]))
                 done += size
                 _settle_garbage()
-                if self.progress is not None:
-                    self.progress(cert, done, total)
-            if total == 0 and self.progress is not None:
-                self.progress(cert, 0, 0)
+                self.pace.tell(cert, done, total)
+            if total == 0:
+                self.pace.tell(cert, 0, 0)
             frontier = next_frontier
             self.level_done(depth, frontier)
         cert.complete = True
-        cert.seconds = self.clock() - self.started
+        self.pace.finish(cert)
 
     def expand(self, chunk: list[tuple[Node, list[int]]]) -> None:
         """Make every transition the chunk's schedules take known, in every version."""
