@@ -8,10 +8,13 @@ from types import MappingProxyType
 from typing import Final
 
 from pagefuzz.impls.fixed import Fixed
+from pagefuzz.impls.p17 import P17
+from pagefuzz.impls.p19 import P19
 from pagefuzz.impls.post import Post
 from pagefuzz.impls.pre import Pre
 from pagefuzz.impls.recheck_locked import RecheckLocked
 from pagefuzz.impls.reference import Reference
+from pagefuzz.impls.y2005 import Y2005
 from pagefuzz.sim.world import Version
 
 #: name -> class. Order is the default order of `replay` and of reports.
@@ -22,6 +25,26 @@ REGISTRY: Final[Mapping[str, Callable[[], Version]]] = MappingProxyType(
         "recheck-locked": RecheckLocked,
         "reference": Reference,
         "fixed": Fixed,
+        "p17": P17,
+        "p19": P19,
+        "y2005": Y2005,
+    }
+)
+
+#: Each built-in version's era (a version runs only in cases of its era).
+ERA_OF: Final[Mapping[str, str]] = MappingProxyType(
+    {
+        name: cls.era
+        for name, cls in (
+            ("pre", Pre),
+            ("post", Post),
+            ("recheck-locked", RecheckLocked),
+            ("reference", Reference),
+            ("fixed", Fixed),
+            ("p17", P17),
+            ("p19", P19),
+            ("y2005", Y2005),
+        )
     }
 )
 
@@ -29,9 +52,20 @@ REGISTRY: Final[Mapping[str, Callable[[], Version]]] = MappingProxyType(
 #: proving the oracle) and the candidate fix are registered but run only when named.
 DEFAULT_VERSIONS: Final = ("pre", "post", "recheck-locked")
 
+#: The versions run by default in a case of each era: the seed's era's above; in the July 2004
+#: era, the two sides of patch 19 and the June 2005 repost (docs/versions.md).
+ERA_DEFAULT_VERSIONS: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
+    {"2004-01": DEFAULT_VERSIONS, "2004-07": ("p17", "p19", "y2005")}
+)
+
 
 #: The versions that ship with pagefuzz.
 BUILT_IN: Final = tuple(REGISTRY)
+
+
+def built_in(era: str) -> tuple[str, ...]:
+    """The built-in versions of one era, in registry order."""
+    return tuple(name for name in REGISTRY if ERA_OF[name] == era)
 
 
 def version_names() -> list[str]:

@@ -218,6 +218,9 @@ def signature_key(runs: Sequence[tuple[RunRecord, Verdict]]) -> str:
     keys = sorted({key for _record, verdict in runs for key in verdict.finding_keys})
     cfg = runs[0][0].case.config
     body = ",".join(str(key) for key in keys) or "none"
+    if cfg.era != "2004-01":
+        choices = "|".join(f"{name}={value}" for name, value in cfg.switches().items())
+        return f"{body}|{choices}"
     filtered = "on" if cfg.filtered_wakeups else "off"
     return f"{body}|lookup_next={cfg.lookup_next}|filtered_wakeups={filtered}"
 

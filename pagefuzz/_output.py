@@ -37,11 +37,20 @@ REPEATS_MIN: Final = 4
 def config_line(case: Case) -> str:
     c = case.config
     pins = " ".join(f"{i}->{q}" for i, q in c.queue_of)
+    if c.era == "2004-01":
+        switches = (
+            f" lookup_next={c.lookup_next} filtered_wakeups={'on' if c.filtered_wakeups else 'off'}"
+        )
+    else:
+        # The era and every CHOICE switch of it, by name (kernel-model-2004-07.md, JR1).
+        switches = f" era={c.era} i_sem={c.i_sem} io_error_sets_as_eio=" + (
+            f"{'on' if c.io_error_sets_as_eio else 'off'} y2005_null_io_wait={c.y2005_null_io_wait}"
+        )
     return (
         f"file_pages={c.file_pages} wait_queues={c.wait_queues}"
         + (f" queue_of[{pins}]" if pins else "")
-        + f" lookup_next={c.lookup_next} filtered_wakeups={'on' if c.filtered_wakeups else 'off'}"
-        f" auto_settle={'on' if c.auto_settle else 'off'} settle_bound={c.settle_bound}"
+        + switches
+        + f" auto_settle={'on' if c.auto_settle else 'off'} settle_bound={c.settle_bound}"
     )
 
 

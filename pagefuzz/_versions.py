@@ -9,7 +9,7 @@ from pathlib import Path
 from pagefuzz._casefile import CaseFileError
 from pagefuzz.fuzz.versions.resolve import resolve_name, resolve_recorded
 from pagefuzz.fuzz.versions.spec import VersionLoadError
-from pagefuzz.impls.registry import DEFAULT_VERSIONS
+from pagefuzz.impls.registry import DEFAULT_VERSIONS, ERA_DEFAULT_VERSIONS, ERA_OF
 from pagefuzz.sim import Case
 
 
@@ -40,9 +40,9 @@ def versions_of_case(
     records (an artifact pagefuzz wrote), else the defaults. A recorded file that changed is a
     warning (`warn`); one that cannot be found is a `CaseFileError` naming the case."""
     if flag:
-        return flag
+        return of_era(flag, path, case)
     if not case.versions:
-        return list(DEFAULT_VERSIONS)
+        return list(ERA_DEFAULT_VERSIONS[case.config.era])
     try:
         names, warnings = resolve_recorded(case.versions)
     except VersionLoadError as exc:
@@ -50,6 +50,19 @@ def versions_of_case(
     for line in warnings:
         warn(line)
     return names
+
+
+def of_era(names: list[str], path: Path, case: Case) -> list[str]:
+    """The versions among `names` written for the case's era (a version from a file is taken
+    to be of the seed's era); none is one `CaseFileError` line naming the case and its era."""
+    era = case.config.era
+    kept = [n for n in names if ERA_OF.get(n, "2004-01") == era]
+    if not kept:
+        raise CaseFileError(
+            f"{path}: a case of era {era}, and none of the versions {', '.join(names)} is of "
+            f"it (that era's: {', '.join(ERA_DEFAULT_VERSIONS[era])})"
+        )
+    return kept
 
 
 def versions_or_default(given: list[tuple[str, str]] | None) -> list[str]:

@@ -32,6 +32,11 @@ class WaitEntry:
     aio: bool
     page: Page | None = None  # the page a synchronous sleeper waits on (filtered wakeups)
     queue: int | None = None  # the index of the queue it is on; None while on none
+    #: July 2004 era (J8, J9): the page flag a synchronous sleeper waits to see clear
+    #: ("locked" or "writeback"), and whether it waits exclusively (lock_page: at the tail,
+    #: and its acceptance ends a wake-one walk). Unused in the seed's era.
+    bit: str = ""
+    exclusive: bool = False
 
 
 class ActorState(StrEnum):
@@ -115,6 +120,16 @@ class Request:
 
     def index_range(self) -> range:
         return page_range(self.pos, self.count)
+
+
+@dataclass(eq=False)
+class Semaphore:
+    """A sleeping mutex (`struct semaphore` used as one: the inode's i_sem, J25 of the July
+    2004 era): who holds it, and who sleeps for it, in the order they came (`up` wakes the
+    first; one that finds it taken again keeps its place, as __down's waiters stay queued)."""
+
+    holder: Actor | None = None
+    waiters: list[Actor] = field(default_factory=list)
 
 
 @dataclass(eq=False)

@@ -83,7 +83,7 @@ def aio_run_iocb(k: World, iocb: Iocb) -> Gen[None]:
 
 def aio_pwrite(k: World, iocb: Iocb) -> Gen[int]:
     """Rule 16: progress becomes -EIOCBRETRY; 0 or nothing left completes with the total."""
-    ret = yield from aio_write(k, iocb)
+    ret = yield from k.aio_write(iocb)
     if ret > 0:
         iocb.left -= ret
         ret = -EIOCBRETRY

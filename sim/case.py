@@ -32,6 +32,17 @@ STEPS_MAX: Final = 10_000
 WRITTEN_PAGES_MAX: Final = 1 << 18
 
 LOOKUP_RULES: Final = ("last+1", "cursor")
+#: The kernel eras the world models (docs/model.md, "Eras"): the seed's (January 2004,
+#: operate_on_page_range) and the July 2004 -mm rework (tagged write-out and wait walks).
+ERAS: Final = ("2004-01", "2004-07")
+I_SEM_RULES: Final = ("full", "copy-only", "off")
+NULL_IO_WAIT_RULES: Final = ("sync", "bug")
+#: The config fields that belong to one era only (the rest mean the same in both): a field of
+#: another era is refused, naming the era, rather than silently ignored.
+ERA_FIELDS: Final[dict[str, tuple[str, ...]]] = {
+    "2004-01": ("lookup_next", "filtered_wakeups"),
+    "2004-07": ("i_sem", "io_error_sets_as_eio", "y2005_null_io_wait"),
+}
 POINTS: Final = ("lookup", "page")
 RESERVED_ACTORS: Final = ("disk", "vm")
 
@@ -74,6 +85,12 @@ class Config:
     filtered_wakeups: bool = False
     auto_settle: bool = True
     settle_bound: int = 10_000
+    #: The kernel era (ERAS); the fields below are the July 2004 era's switches, each a CHOICE
+    #: of kernel-model-2004-07.md with its default (JR1, J25, JR4, J34).
+    era: str = "2004-01"
+    i_sem: str = "full"
+    io_error_sets_as_eio: bool = True
+    y2005_null_io_wait: str = "sync"
 
     def __reduce__(self) -> tuple[Any, ...]:
         # Pickled as its fields in order (a case crosses to a version's own process for every
@@ -81,15 +98,26 @@ class Config:
         return (Config, tuple(getattr(self, f) for f in _CONFIG_FIELDS))
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "file_pages": self.file_pages,
-            "wait_queues": self.wait_queues,
-            "queue_of": {str(index): queue for index, queue in self.queue_of},
-            "lookup_next": self.lookup_next,
-            "filtered_wakeups": self.filtered_wakeups,
-            "auto_settle": self.auto_settle,
-            "settle_bound": self.settle_bound,
-        }
+        """Every field of the case's era (the seed's era writes no `era`, so every case of it
+        reads as it always did)."""
+        out: dict[str, Any] = {} if self.era == "2004-01" else {"era": self.era}
+        out["file_pages"] = self.file_pages
+        out["wait_queues"] = self.wait_queues
+        out["queue_of"] = {str(index): queue for index, queue in self.queue_of}
+        if self.era == "2004-01":
+            out["lookup_next"] = self.lookup_next
+            out["filtered_wakeups"] = self.filtered_wakeups
+        else:
+            out["i_sem"] = self.i_sem
+            out["io_error_sets_as_eio"] = self.io_error_sets_as_eio
+            out["y2005_null_io_wait"] = self.y2005_null_io_wait
+        out["auto_settle"] = self.auto_settle
+        out["settle_bound"] = self.settle_bound
+        return out
+
+    def switches(self) -> dict[str, object]:
+        """The era and its CHOICE switches, as every report names them."""
+        return {"era": self.era, **{name: getattr(self, name) for name in ERA_FIELDS[self.era]}}
 
 
 @dataclass(frozen=True)
@@ -251,10 +279,21 @@ def _parse_config(raw: object) -> Config:
         "filtered_wakeups",
         "auto_settle",
         "settle_bound",
+        "era",
+        *ERA_FIELDS["2004-07"],
     }
     for key in sorted(raw):
         if key not in known:
             raise InvalidCase(f"config.{key}", "unknown field")
+    era = raw.get("era", "2004-01")
+    if era not in ERAS:
+        raise InvalidCase("config.era", f"must be one of {', '.join(ERAS)}, got {_show(era)}")
+    for other, names in ERA_FIELDS.items():
+        for key in names:
+            if other != era and key in raw:
+                raise InvalidCase(
+                    f"config.{key}", f"a setting of era {other}, meaningless in era {era}"
+                )
     defaults = Config()
     file_pages = _int(
         raw.get("file_pages", defaults.file_pages), "config.file_pages", 0, FILE_PAGES_MAX
@@ -278,7 +317,25 @@ def _parse_config(raw: object) -> Config:
             "config.lookup_next",
             f"must be one of {', '.join(LOOKUP_RULES)}, got {_show(lookup_next)}",
         )
+    i_sem = raw.get("i_sem", defaults.i_sem)
+    if i_sem not in I_SEM_RULES:
+        raise InvalidCase(
+            "config.i_sem", f"must be one of {', '.join(I_SEM_RULES)}, got {_show(i_sem)}"
+        )
+    null_io_wait = raw.get("y2005_null_io_wait", defaults.y2005_null_io_wait)
+    if null_io_wait not in NULL_IO_WAIT_RULES:
+        raise InvalidCase(
+            "config.y2005_null_io_wait",
+            f"must be one of {', '.join(NULL_IO_WAIT_RULES)}, got {_show(null_io_wait)}",
+        )
     return Config(
+        era=era,
+        i_sem=i_sem,
+        io_error_sets_as_eio=_bool(
+            raw.get("io_error_sets_as_eio", defaults.io_error_sets_as_eio),
+            "config.io_error_sets_as_eio",
+        ),
+        y2005_null_io_wait=null_io_wait,
         file_pages=file_pages,
         wait_queues=wait_queues,
         queue_of=tuple(sorted(pins.items())),

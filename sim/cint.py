@@ -19,9 +19,15 @@ PAGEVEC_SIZE: Final = 16
 # errno values of the path (include/asm-generic/errno-base.h and linux/errno.h of 2.6.0).
 EIO: Final = 5
 EAGAIN: Final = 11
+ENOSPC: Final = 28
 EIOCBRETRY: Final = 530
 
-ERRNO_NAMES: Final[dict[int, str]] = {EIO: "EIO", EAGAIN: "EAGAIN", EIOCBRETRY: "EIOCBRETRY"}
+ERRNO_NAMES: Final[dict[int, str]] = {
+    EIO: "EIO",
+    EAGAIN: "EAGAIN",
+    ENOSPC: "ENOSPC",
+    EIOCBRETRY: "EIOCBRETRY",
+}
 
 
 def unsigned(value: int) -> int:

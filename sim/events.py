@@ -92,6 +92,7 @@ class Message:
     # mm/swap.c, mm/filemap.c: lookups, page locks, waits, the page cache
     LOOKUP = MessageType(EventKind.LOOKUP, "start", "nr", "pages")
     LOOKUP_NEXT = MessageType(EventKind.LOOKUP, "start", "nr", "pages", "next")
+    LOOKUP_TAG = MessageType(EventKind.LOOKUP, "start", "tag", "nr", "pages", "next")
     REMOVE = MessageType(EventKind.REMOVE, "page")
     CREATE = MessageType(EventKind.CREATE, "page", "queue")
     COPY = MessageType(EventKind.COPY, "page", "gen")
@@ -104,6 +105,14 @@ class Message:
     WAIT_DONE = MessageType(EventKind.WAIT, "page")
     QUEUE = MessageType(EventKind.QUEUE, "page", "queue")
     WRITEBACK = MessageType(EventKind.WRITEBACK, "page", "gen")
+    # the July 2004 era: the range write-out, the mapping's error flags, i_sem
+    WRITEPAGES = MessageType(EventKind.WRITEBACK, "first", "last")
+    WRITEPAGES_ALL = MessageType(EventKind.WRITEBACK)
+    AS_CLEAR = MessageType(EventKind.WAIT, "flag")
+    SLEEP_SEM = MessageType(EventKind.SLEEP, "holder")
+    DOWN = MessageType(EventKind.LOCK)
+    UP = MessageType(EventKind.UNLOCK)
+    WAKE_SEM = MessageType(EventKind.WAKE, "owner")
     # the block device
     IO_DONE = MessageType(EventKind.IO_DONE, "page", "gen")
     IO_ERROR = MessageType(EventKind.IO_ERROR, "page")
@@ -113,6 +122,7 @@ class Message:
     KICK = MessageType(EventKind.KICK, "iocb")
     RUN = MessageType(EventKind.RUN, "iocb", "run")
     RETRY = MessageType(EventKind.RETRY)
+    DROPPED = MessageType(EventKind.RETRY, "retried")
     AIO_PWRITE = MessageType(EventKind.AIO_PWRITE, "ret", "left")
     SUBMIT = MessageType(EventKind.SUBMIT, "pos", "count")
     # the write paths
@@ -201,6 +211,15 @@ class Event(NamedTuple):
 TEMPLATES: Final[dict[MessageType, str]] = {
     Message.LOOKUP: "pagevec_lookup({start}, {nr}) -> {pages}",
     Message.LOOKUP_NEXT: "pagevec_lookup(&next={start}, {nr}) -> {pages}, next={next}",
+    Message.LOOKUP_TAG: "pagevec_lookup_tag(&index={start}, {tag}, {nr}) -> {pages}, index={next}",
+    Message.WRITEPAGES: "mpage_writepages of p{first}..p{last}",
+    Message.WRITEPAGES_ALL: "mpage_writepages of the whole file (start = end = 0)",
+    Message.AS_CLEAR: "test_and_clear_bit({flag}): was set",
+    Message.SLEEP_SEM: "sleeps in down(i_sem), held by {holder}",
+    Message.DOWN: "takes i_sem",
+    Message.UP: "releases i_sem",
+    Message.WAKE_SEM: "wakes {owner} (i_sem)",
+    Message.DROPPED: "retried {retried} times: dropped with -EAGAIN, never completed",
     Message.REMOVE: "removes p{page} from the page cache",
     Message.CREATE: "creates p{page} locked (q{queue})",
     Message.COPY: "copies into p{page} (gen {gen}), dirty",

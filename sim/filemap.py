@@ -103,6 +103,8 @@ def remove_from_page_cache(k: World, ctx: Actor, page: Page) -> None:
     k.cache.remove(page)
     page.mapping = False
     page.dirty = False
+    # Its slot goes, and the slot's tags with it (J1; never set in the seed's era).
+    page.tag_dirty = page.tag_writeback = False
     page.refs -= 1
     k.log(ctx.name, Message.REMOVE, (page.index,), page)
 
@@ -189,6 +191,11 @@ def wake_up_page(k: World, waker: str, page: Page) -> None:
 
 
 # --------------------------------------------------------------------- writeback
+
+
+def set_page_dirty(k: World, page: Page) -> None:
+    """Mark the page dirty (the copy's, R10)."""
+    page.dirty = True
 
 
 def test_clear_page_dirty(k: World, page: Page) -> bool:

@@ -87,6 +87,35 @@ class Kernel(Protocol):
         """prepare_to_wait on queue `queue` (R1: at the head)."""
         ...
 
+    # The July 2004 era (sim/july/, kernel-model-2004-07.md): a version of that era calls these
+    # as well (the seed era's world has none of them: a 2004-01 version never calls them).
+    def pagevec_lookup_tag(
+        self, ctx: Actor, index: int, tag: str, nr: int
+    ) -> tuple[list[Page], int]:
+        """Up to nr pages at or after index whose slot carries `tag` ("dirty", "writeback"),
+        each referenced, and the cursor: one past the last returned (J4, J5)."""
+        ...
+
+    def test_and_clear_bit(self, flag: str) -> bool:
+        """The mapping's AS_EIO or AS_ENOSPC: whether it was set; cleared (J17 step 3)."""
+        ...
+
+    def wait_on_page_writeback_bit(self, ctx: Actor, page: Page) -> Gen[int]:
+        """__wait_on_page_writeback with a wait-bit entry (J31, J33: the 2005 form)."""
+        ...
+
+    def kiocb_try_sync(self, ctx: Actor) -> bool:
+        """kiocbTrySync: test-and-set KIF_SYNCED of the running iocb (J21 step 3)."""
+        ...
+
+    def filemap_fdatawrite_range(self, ctx: Actor, start: int, end: int) -> Gen[int]:
+        """WB_SYNC_ALL write-out of the bytes start..end (J12-J15)."""
+        ...
+
+    def generic_osync_inode(self, ctx: Actor, nolock: bool = False) -> Gen[int]:
+        """The metadata step of sync_page_range, under i_sem unless `nolock` (J21, J25)."""
+        ...
+
     # asm/bug.h
     def bug(
         self, kind: str, what: str, request: RequestId | None = None, by_case: bool = False

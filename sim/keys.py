@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any, Final
 
-from pagefuzz.sim.actors import Actor, Iocb, Request, Scheduler, Task, WaitEntry
+from pagefuzz.sim.actors import Actor, Iocb, Request, Scheduler, Semaphore, Task, WaitEntry
 from pagefuzz.sim.blockdev import BlockDevice
 from pagefuzz.sim.failure import VersionFailure
 from pagefuzz.sim.history import History
@@ -213,7 +213,10 @@ _QUEUED: Final[dict[type, dict[str, Spec]]] = {
         "aio": KEY,
         "page": SERIAL,
         "queue": Out("the queue that holds the entry, which the table's order keeps"),
+        "bit": KEY,
+        "exclusive": KEY,
     },
+    Semaphore: {"holder": NAME, "waiters": NAMES},
 }
 _SLEPT = "where it last slept: its sleep event, in its history, says it while that code runs"
 
@@ -227,6 +230,8 @@ STATE: Final[Table] = {
         ),
         "indices": Out("the indices present: the same, sorted"),
         "allocated": EACH,
+        "as_eio": KEY,
+        "as_enospc": KEY,
     },
     Page: {
         "serial": KEY,
@@ -242,6 +247,8 @@ STATE: Final[Table] = {
         "lock_owner": KEY,
         "task_refs": KEY,
         "task_locked": KEY,
+        "tag_dirty": KEY,
+        "tag_writeback": KEY,
     },
     WaitTable: {
         "queues": EACH,
@@ -328,6 +335,8 @@ STATE: Final[Table] = {
         "lock_owner": Out("read by the oracle as evidence text only"),
         "task_refs": Out("read by the oracle as evidence text only"),
         "task_locked": Out("read by the oracle as evidence text only"),
+        "tag_dirty": Out("read by no check: the page's own tags are keyed on the page"),
+        "tag_writeback": Out("read by no check: the page's own tags are keyed on the page"),
     },
     Progress: {
         "step": Out(_STEP_NUMBERS),
@@ -361,6 +370,7 @@ WORLD_STATE: Final[dict[str, Spec]] = {
     "waits": EACH,
     "device": EACH,
     "sched": EACH,
+    "i_sem": EACH,
     "history": EACH,
     "vm": Out("the VM's threads are never scheduled and keep nothing: their locks are on pages"),
     "events": Out("read only as the running actors' histories (Task.gen, Iocb.gen)"),
@@ -387,6 +397,8 @@ STORM: Final[Table] = {
         "pages": Out("`allocated` and `indices` key every page and where it is"),
         "indices": TUPLE,
         "allocated": EACH,
+        "as_eio": KEY,
+        "as_enospc": KEY,
     },
     Page: {name: KEY for name in _fields(Page)},
     WaitTable: {"queues": EACH, "pinned": Out(_CONFIG)},
@@ -560,6 +572,8 @@ PAGE_STATE: Final[dict[str, str | None]] = {
     "lock_owner": "lock_owner",
     "task_refs": "task_refs",
     "task_locked": "task_locked",
+    "tag_dirty": "tag_dirty",
+    "tag_writeback": "tag_writeback",
 }
 _PAGE_FIELDS: Final = attrgetter(*(PAGE_STATE[f] or "index" for f in _fields(PageState)))
 _DISK_AT: Final = _fields(PageState).index("disk_gen")

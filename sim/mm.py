@@ -38,6 +38,10 @@ class Page:
     lock_owner: str | None = None
     task_refs: int = 0  # references held by the case's own lock_page tasks
     task_locked: bool = False  # the lock is held by a case task's lock_page step
+    #: The radix-tree tags of its slot (July 2004 era, J1-J3; always clear in the seed's era).
+    #: They live with the slot: removing the page from the file clears both.
+    tag_dirty: bool = False
+    tag_writeback: bool = False
 
     def flags(self) -> str:
         """Compact flag string for traces: L locked, D dirty, W writeback, E error, - none."""
@@ -63,6 +67,10 @@ class PageCache:
     pages: dict[int, Page] = field(default_factory=dict)
     indices: list[int] = field(default_factory=list)
     allocated: list[Page] = field(default_factory=list)
+    #: The mapping's error flags AS_EIO and AS_ENOSPC (July 2004 era, J17 step 3, JR4): set
+    #: by a failed write-out, consumed by the first wait walk of any caller.
+    as_eio: bool = False
+    as_enospc: bool = False
 
     def get(self, index: int) -> Page | None:
         return self.pages.get(index)
@@ -83,6 +91,22 @@ class PageCache:
         """
         at = bisect.bisect_left(self.indices, start)
         found = [self.pages[i] for i in self.indices[at : at + min(nr, PAGEVEC_SIZE)]]
+        for page in found:
+            page.refs += 1
+        return found
+
+    def find_get_pages_tag(self, start: int, tag: str, nr: int) -> list[Page]:
+        """find_get_pages_tag (J4): up to `nr` present pages at or after `start` whose slot
+        carries `tag` ("dirty" or "writeback") now, ascending, no upper bound; each referenced."""
+        at = bisect.bisect_left(self.indices, start)
+        wanted = min(nr, PAGEVEC_SIZE)
+        found: list[Page] = []
+        for index in self.indices[at:]:
+            if len(found) == wanted:
+                break
+            page = self.pages[index]
+            if page.tag_dirty if tag == "dirty" else page.tag_writeback:
+                found.append(page)
         for page in found:
             page.refs += 1
         return found

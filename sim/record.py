@@ -37,6 +37,9 @@ class PageState:
     #: References and the lock held by tasks of the case itself (`lock_page` steps).
     task_refs: int = 0
     task_locked: bool = False
+    #: The radix-tree tags of its slot (July 2004 era only).
+    tag_dirty: bool = False
+    tag_writeback: bool = False
 
     def flags(self) -> str:
         """Compact flags for traces and evidence: L locked, D dirty, W writeback, E error."""
@@ -44,7 +47,7 @@ class PageState:
         return "".join(letter for letter, set_ in on if set_) or "-"
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "index": self.index,
             "serial": self.serial,
             "in_file": self.in_file,
@@ -58,6 +61,11 @@ class PageState:
             "disk_gen": self.disk_gen,
             "lock_owner": self.lock_owner,
         }
+        # Only a page of the July 2004 era has tags: the seed era's records read as before.
+        tags = [t for t, on in (("dirty", self.tag_dirty), ("writeback", self.tag_writeback)) if on]
+        if tags:
+            out["tags"] = tags
+        return out
 
 
 @dataclass(frozen=True)

@@ -91,11 +91,20 @@ def freeze(k: World) -> RunRecord:
     sleepers = [a for a in actors(k) if a.state == ActorState.ASLEEP]
     asleep = tuple(a.name for a in sleepers)
     # What each sleeper waits on, and whether a case task's own lock_page holds it there.
+    on_sem = k.i_sem.waiters
     asleep_on = tuple(
         (a.name, e.page.index, e.page.task_locked)
         for a in sleepers
-        if (e := a.sync_entry) is not None and e.page is not None
+        if (e := a.sync_entry) is not None and e.page is not None and a not in on_sem
     )
+    if on_sem:
+        # Asleep in down(i_sem) (July 2004 era): held there by the case if the semaphore's
+        # holder is, page index -1. Each waiter is blocked on the holder alone.
+        holder = k.i_sem.holder
+        held = any(
+            name == getattr(holder, "name", None) and by_case for name, _, by_case in asleep_on
+        )
+        asleep_on += tuple((a.name, -1, held) for a in sleepers if a in on_sem)
     final = FinalState(
         pages=tuple(k.page_state(p) for p in k.cache.allocated),
         queued=queued,

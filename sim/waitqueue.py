@@ -30,6 +30,11 @@ class WaitQueue:
         self.entries.insert(0, entry)
         entry.queue = self.index
 
+    def add_tail(self, entry: WaitEntry) -> None:
+        """prepare_to_wait_exclusive: the entry goes in at the tail (J9, the July 2004 era)."""
+        self.entries.append(entry)
+        entry.queue = self.index
+
     def remove(self, entry: WaitEntry) -> None:
         self.entries.remove(entry)
         entry.queue = None

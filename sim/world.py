@@ -44,12 +44,15 @@ from pagefuzz.sim import (
     truncate,
     write,
 )
-from pagefuzz.sim.actors import Actor, Iocb, Scheduler, Task
+from pagefuzz.sim.actors import Actor, Iocb, Scheduler, Semaphore, Task
 from pagefuzz.sim.case import Case, Step
 from pagefuzz.sim.cint import PAGE_CACHE_SIZE
 from pagefuzz.sim.eventlog import EventLog, MessageLog, RunLog
 from pagefuzz.sim.events import Message, MessageType
 from pagefuzz.sim.history import History
+from pagefuzz.sim.july import filemap as july_filemap
+from pagefuzz.sim.july import mpage as july_mpage
+from pagefuzz.sim.july import write as july_write
 from pagefuzz.sim.kernel import Kernel
 from pagefuzz.sim.mm import Page, PageCache
 from pagefuzz.sim.points import LOOKUP, PAGE, Gen
@@ -76,6 +79,9 @@ class Version:
 
     name: ClassVar[str] = "?"
     summary: ClassVar[str] = ""
+    #: The kernel era whose world the version's code is written for (sim/case.py ERAS): it
+    #: runs only in cases of that era.
+    era: ClassVar[str] = "2004-01"
     #: Declared True in a version's own class body when its functions keep no state of their
     #: own between calls (all of it is in the world): then its retry storms may be cut short
     #: (sim/storm.py). Not inherited: a subclass that adds state must not be cut by mistake.
@@ -109,8 +115,19 @@ class Version:
         return ret
 
 
+class EraMismatch(ValueError):
+    """A version asked to run in a case of another era (the shell picks versions by the case's
+    era, so this is a harness error)."""
+
+
 class World:
-    """One run of one case against one version."""
+    """One run of one case against one version. A case of the July 2004 era gets a
+    `JulyWorld`, which binds that era's kernel functions (sim/july/)."""
+
+    def __new__(cls, case: Case, *args: Any, **kwargs: Any) -> World:
+        if cls is World and case.config.era == "2004-07":
+            cls = JulyWorld
+        return object.__new__(cls)
 
     def __init__(
         self,
@@ -120,6 +137,11 @@ class World:
         cut_storms: bool | None = None,
         catch_version_errors: bool = False,
     ) -> None:
+        if version.era != case.config.era:
+            raise EraMismatch(
+                f"version {version.name} is of era {version.era}; case {case.name} is of era "
+                f"{case.config.era}"
+            )
         self.case = case
         self.config = case.config
         self.version = version
@@ -133,6 +155,8 @@ class World:
         self.waits = WaitTable.of_size(self.config.wait_queues, dict(self.config.queue_of))
         self.device = blockdev.BlockDevice.for_file(self.config.file_pages)
         self.sched = Scheduler()
+        #: The inode's i_sem (July 2004 era, J25; never taken in the seed's era).
+        self.i_sem = Semaphore()
         self.history = History()
         #: The VM's own kernel threads (reclaim, background write-out): they lock pages, never
         #: sleep, and are never scheduled.
@@ -170,12 +194,24 @@ class World:
     trylock_page = filemap.trylock_page
     unlock_page = filemap.unlock_page
     wake_up_page = filemap.wake_up_page
+    set_page_dirty = filemap.set_page_dirty
     test_clear_page_dirty = filemap.test_clear_page_dirty
     wait_on_page_writeback = filemap.wait_on_page_writeback
     wait_on_page_writeback_wq = filemap.wait_on_page_writeback_wq
     start_writeback = filemap.start_writeback
     writepage = filemap.writepage
     end_page_writeback = filemap.end_page_writeback
+    # The July 2004 era's own calls (sim/july/): present in every world so that one `Kernel`
+    # describes both, inert in the seed's era (no tags are set there, nothing takes i_sem,
+    # and no version of the era calls them).
+    pagevec_lookup_tag = july_filemap.pagevec_lookup_tag
+    test_and_clear_bit = july_filemap.test_and_clear_bit
+    wait_on_page_writeback_bit = july_filemap.wait_on_page_writeback_bit
+    filemap_fdatawrite_range = july_mpage.filemap_fdatawrite_range
+    generic_osync_inode = july_write.generic_osync_inode
+    down = july_write.down
+    up = july_write.up
+    kiocb_try_sync = july_write.kiocb_try_sync
     # the block device
     complete_io = blockdev.complete_io
     # fs/aio.c
@@ -273,6 +309,27 @@ class World:
         if not self.sched.budget_hit and self.history.failure is None:
             self.drain()
         return self.freeze()
+
+
+class JulyWorld(World):
+    """The world of the July 2004 era (sim/july/): the same state and the same scheduler, with
+    that era's page-cache wake-ups, tags, range write-out and write paths."""
+
+    # mm/filemap.c of 2.6.7: tags, filtered and exclusive wake-ups, writeback with its tags
+    lock_page = july_filemap.lock_page
+    unlock_page = july_filemap.unlock_page
+    wake_up_page = july_filemap.wake_up_page
+    set_page_dirty = july_filemap.set_page_dirty
+    wait_on_page_writeback = july_filemap.wait_on_page_writeback
+    wait_on_page_writeback_wq = july_filemap.wait_on_page_writeback_wq
+    writepage = july_filemap.writepage
+    end_page_writeback = july_filemap.end_page_writeback
+    flush = july_filemap.flush
+    # the write paths (fs/aio.c, mm/filemap.c of the -mm series)
+    aio_write = july_write.generic_file_aio_write
+    aio_run_iocb = july_write.aio_run_iocb
+    sync_write = july_write.generic_file_write
+    buffered_write = july_write.buffered_write
 
 
 def run_case(

@@ -44,7 +44,7 @@ def copy_pages(k: World, ctx: Actor, req: Request, pos: int, count: int) -> Gen[
             page.refs -= 1
         page.gen = k.next_gen
         k.next_gen += 1
-        page.dirty = True
+        k.set_page_dirty(page)
         req.generations[index] = (page.serial, page.gen)
         k.log(ctx.name, Message.COPY, (index, page.gen), page)
         k.unlock_page(ctx, page)

@@ -39,20 +39,28 @@ def kernel_uses(tree: ast.AST) -> set[str]:
 
 def test_the_interface_is_the_2004_calls_and_nothing_of_the_bookkeeping() -> None:
     """Exactly the kernel functions a 2004 operate_on_page_range, page_writer, page_waiter or a
-    hand-queued wait entry calls: no event log, no scheduler, no queue list, no device."""
+    hand-queued wait entry calls, and those the July 2004 era's sync_page_range and wait walks
+    call (a tagged lookup, AS_EIO, KIF_SYNCED, the range write-out, the metadata step, the
+    wait-bit wait): no event log, no scheduler, no queue list, no device."""
     assert DECLARED == [
         "add_wait_queue",
         "bug",
+        "filemap_fdatawrite_range",
+        "generic_osync_inode",
+        "kiocb_try_sync",
         "lock_page",
         "page_cache_get",
         "page_cache_release",
         "page_waitqueue",
         "pagevec_lookup",
         "pagevec_lookup_next",
+        "pagevec_lookup_tag",
         "pagevec_release",
+        "test_and_clear_bit",
         "test_clear_page_dirty",
         "unlock_page",
         "wait_on_page_writeback",
+        "wait_on_page_writeback_bit",
         "wait_on_page_writeback_wq",
         "wait_table_size",
         "writepage",

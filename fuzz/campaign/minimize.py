@@ -213,6 +213,10 @@ def _simpler_configs(config: Config) -> Iterator[tuple[Config, str]]:
         )
     if config.filtered_wakeups:
         yield replace(config, filtered_wakeups=False), "config.filtered_wakeups -> false"
+    if config.i_sem != defaults.i_sem:
+        yield replace(config, i_sem=defaults.i_sem), f"config.i_sem {config.i_sem} -> full"
+    if not config.io_error_sets_as_eio:
+        yield replace(config, io_error_sets_as_eio=True), "config.io_error_sets_as_eio -> true"
     if not config.auto_settle:
         yield replace(config, auto_settle=True), "config.auto_settle -> true"
     if config.settle_bound != defaults.settle_bound and config.settle_bound > 64:

@@ -45,9 +45,9 @@ def _reader(bits: int) -> Choose:
     return choose
 
 
-def decode(data: bytes) -> Case:
-    """Decode any byte string into a valid case."""
-    config = config_from(_reader(_byte(data, 0) | _byte(data, 1) << 8))
+def decode(data: bytes, era: str = "2004-01") -> Case:
+    """Decode any byte string into a valid case of the era `era`."""
+    config = config_from(_reader(_byte(data, 0) | _byte(data, 1) << 8), era)
     names = Names()
     steps: list[dict[str, Any]] = []
     body = data[2:]

@@ -70,6 +70,11 @@ FILTERED_WAKEUPS: Final = Field(9, 1, 2)
 AUTO_SETTLE_OFF: Final = Field(10, 1, 2)
 QUEUE_PINS: Final = Field(11, 2, 4)
 LOOKUP_RULES: Final = ("last+1", "cursor")
+# The July 2004 era's switches in the same two bytes (its cases have no lookup_next or
+# filtered_wakeups): i_sem's rule from bits 4-5, the bio completion path from bit 9.
+I_SEM: Final = Field(4, 2, 3)
+I_SEM_RULES: Final = ("full", "copy-only", "off")
+AS_EIO_OFF: Final = Field(9, 1, 2)
 #: Queue pinning by QUEUE_PINS value: the hash (twice as likely), every page on queue 0 (every
 #: pair collides), pages 0 and 1 on queue 0 (the rest hash).
 PIN_MODES: Final = ("hash", "all-collide", "0-1-collide", "hash")
@@ -94,16 +99,21 @@ def pick(choose: Choose, what: Field) -> int:
     return choose(what, what.values)
 
 
-def config_from(choose: Choose) -> dict[str, Any]:
-    """A case's config, as JSON."""
+def config_from(choose: Choose, era: str = "2004-01") -> dict[str, Any]:
+    """A case's config of the era `era`, as JSON."""
     config: dict[str, Any] = {
         "file_pages": 1 + pick(choose, FILE_PAGES),
         "wait_queues": 1 + pick(choose, WAIT_QUEUES),
-        "lookup_next": LOOKUP_RULES[pick(choose, LOOKUP_NEXT)],
-        "filtered_wakeups": bool(pick(choose, FILTERED_WAKEUPS)),
-        "auto_settle": not pick(choose, AUTO_SETTLE_OFF),
-        "settle_bound": SETTLE_BOUND,
     }
+    if era == "2004-01":
+        config["lookup_next"] = LOOKUP_RULES[pick(choose, LOOKUP_NEXT)]
+        config["filtered_wakeups"] = bool(pick(choose, FILTERED_WAKEUPS))
+    else:
+        config["era"] = era
+        config["i_sem"] = I_SEM_RULES[pick(choose, I_SEM)]
+        config["io_error_sets_as_eio"] = not pick(choose, AS_EIO_OFF)
+    config["auto_settle"] = not pick(choose, AUTO_SETTLE_OFF)
+    config["settle_bound"] = SETTLE_BOUND
     pins = PIN_MODES[pick(choose, QUEUE_PINS)]
     if pins == "all-collide":
         config["queue_of"] = {str(i): 0 for i in range(PAGES)}

@@ -35,15 +35,16 @@ def _drawer(draw: st.DrawFn) -> Choose:
 
 
 @st.composite
-def configs(draw: st.DrawFn) -> dict[str, Any]:
-    return config_from(_drawer(draw))
+def configs(draw: st.DrawFn, era: str = "2004-01") -> dict[str, Any]:
+    return config_from(_drawer(draw), era)
 
 
 @st.composite
-def cases(draw: st.DrawFn, max_steps: int = DECODED_STEPS_MAX) -> Case:
-    """A valid case of 1 to `max_steps` steps over the grammar's pages, iocbs and tasks."""
+def cases(draw: st.DrawFn, max_steps: int = DECODED_STEPS_MAX, era: str = "2004-01") -> Case:
+    """A valid case of the era `era`, of 1 to `max_steps` steps over the grammar's pages,
+    iocbs and tasks."""
     choose = _drawer(draw)
-    config = config_from(choose)
+    config = config_from(choose, era)
     names = Names()
     steps = [
         step_from(op_from(choose), choose, names) for _ in range(draw(st.integers(1, max_steps)))
