@@ -3,11 +3,12 @@
 `c:FILE.c`, an installed plugin) is never added to it; the shell parses its name into a
 `VersionSpec` that builds it (fuzz/versions/resolve.py)."""
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from types import MappingProxyType
 from typing import Final
 
 from pagefuzz.impls.fixed import Fixed
+from pagefuzz.impls.july_reference import JulyReference
 from pagefuzz.impls.p17 import P17
 from pagefuzz.impls.p19 import P19
 from pagefuzz.impls.post import Post
@@ -15,6 +16,7 @@ from pagefuzz.impls.pre import Pre
 from pagefuzz.impls.recheck_locked import RecheckLocked
 from pagefuzz.impls.reference import Reference
 from pagefuzz.impls.y2005 import Y2005
+from pagefuzz.impls.y2005_fixed import Y2005Fixed
 from pagefuzz.sim.world import Version
 
 #: name -> class. Order is the default order of `replay` and of reports.
@@ -28,6 +30,8 @@ REGISTRY: Final[Mapping[str, Callable[[], Version]]] = MappingProxyType(
         "p17": P17,
         "p19": P19,
         "y2005": Y2005,
+        "y2005-fixed": Y2005Fixed,
+        "july-reference": JulyReference,
     }
 )
 
@@ -44,6 +48,8 @@ ERA_OF: Final[Mapping[str, str]] = MappingProxyType(
             ("p17", P17),
             ("p19", P19),
             ("y2005", Y2005),
+            ("y2005-fixed", Y2005Fixed),
+            ("july-reference", JulyReference),
         )
     }
 )
@@ -61,6 +67,17 @@ ERA_DEFAULT_VERSIONS: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
 
 #: The versions that ship with pagefuzz.
 BUILT_IN: Final = tuple(REGISTRY)
+
+
+def era_of_names(names: Sequence[str]) -> str:
+    """The one era of a list of versions: that of its built-in versions (a version from a file
+    is taken to be of the same era); the seed's era if none is built in. Versions of two eras
+    together are a ValueError naming them (a case runs in one era's world)."""
+    eras = {ERA_OF[n]: n for n in names if n in ERA_OF}
+    if len(eras) > 1:
+        shown = ", ".join(f"{name} ({era})" for era, name in sorted(eras.items()))
+        raise ValueError(f"versions of two eras cannot run together: {shown}")
+    return next(iter(eras), "2004-01")
 
 
 def built_in(era: str) -> tuple[str, ...]:

@@ -112,7 +112,7 @@ def decode_raw(path: Path, data: bytes) -> Source:
     """Run fuzzer bytes through the campaign's decoder (total: any bytes give a valid case)."""
     from pagefuzz.fuzz.generation.decode import decode
 
-    case = decode(data)
+    case = decode(data, _era_of_raw(path))
     meta: dict[str, Any] = {"bytes": len(data)}
     sibling = path.with_suffix(".json")
     if path.suffix == ".bin" and sibling.is_file():  # findings/raw/<sig>.bin beside its .json
@@ -123,6 +123,23 @@ def decode_raw(path: Path, data: bytes) -> Source:
         if isinstance(recorded, dict):
             meta.update(_finding_meta(recorded))
     return Source(path, "raw-input", case, meta)
+
+
+def _era_of_raw(path: Path) -> str:
+    """The era fuzzer bytes decode in: that of the campaign they came from (its campaign.json's
+    versions, up to three directories up: OUT/findings/raw/, OUT/crashes/, OUT/libfuzzer-
+    corpus/); the seed's era for bytes found nowhere in a campaign."""
+    from pagefuzz.impls.registry import era_of_names
+
+    for parent in list(path.resolve().parents)[:3]:
+        summary = parent / "campaign.json"
+        if summary.is_file():
+            try:
+                versions = json.loads(summary.read_text(encoding="utf-8")).get("versions", [])
+                return era_of_names([v for v in versions if isinstance(v, str)])
+            except (OSError, UnicodeDecodeError, ValueError, AttributeError):
+                return "2004-01"
+    return "2004-01"
 
 
 def _finding_meta(raw: dict[str, Any]) -> dict[str, Any]:

@@ -30,7 +30,18 @@ from pagefuzz._flags import (
     positive_float,
 )
 from pagefuzz.fuzz.campaign.engines import ENGINES
-from pagefuzz.impls.registry import DEFAULT_VERSIONS
+from pagefuzz.impls.registry import DEFAULT_VERSIONS, ERA_DEFAULT_VERSIONS
+
+
+def add_era_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--era",
+        choices=tuple(ERA_DEFAULT_VERSIONS),
+        default=None,
+        help="the kernel era the generated cases are of: 2004-01 (the seed's, default) or "
+        "2004-07 (the July 2004 rework: versions p17, p19, y2005); without --versions, that "
+        "era's versions run. --versions of one era imply it (docs/model.md, 'Eras')",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -104,6 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
         "interrupted (the summary is still written and printed).",
     )
     add_versions_flag(fuzz, f"{','.join(DEFAULT_VERSIONS)}; with --resume, the campaign's")
+    add_era_flag(fuzz)
     fuzz.add_argument(
         "--engine",
         choices=ENGINES,
@@ -296,6 +308,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     explore.add_argument("--lookup-next", choices=("last+1", "cursor"), default="last+1")
     explore.add_argument("--filtered-wakeups", action="store_true")
+    add_era_flag(explore)
     explore.add_argument(
         "--out",
         type=Path,

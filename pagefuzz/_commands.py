@@ -18,7 +18,7 @@ from pagefuzz._versions import given_versions, versions_of_case
 from pagefuzz.fuzz.files import shipped_corpus
 from pagefuzz.fuzz.versions.resolve import resolve_recorded
 from pagefuzz.fuzz.versions.spec import VersionLoadError
-from pagefuzz.impls.registry import DEFAULT_VERSIONS, REGISTRY
+from pagefuzz.impls.registry import DEFAULT_VERSIONS, ERA_DEFAULT_VERSIONS, REGISTRY
 from pagefuzz.oracle.evaluate import FindingKey
 from pagefuzz.sim.case import VersionRecord
 
@@ -73,6 +73,7 @@ def cmd_fuzz(args: argparse.Namespace) -> int:
         depth=args.depth,
         stop_on_finding=args.stop_on_finding,
         hypothesis_db=args.hypothesis_db,
+        era=args.era,
     )
     campaign = open_campaign(request, args.state_feedback, args.instrument)
     for line in campaign.warnings:
@@ -149,11 +150,24 @@ def _recorded_versions(paths: list[Path]) -> list[str] | None:
     return names
 
 
+def _era_defaults(paths: list[Path]) -> list[str]:
+    """The default versions of the era of the first case among `paths` (triage runs one list
+    of versions over all of them; a campaign's inputs are all of its one era)."""
+    from pagefuzz._artifacts import collect_sources, load_source
+
+    for path in collect_sources(paths, include_raw=True):
+        try:
+            return list(ERA_DEFAULT_VERSIONS[load_source(path).case.config.era])
+        except CaseFileError:
+            continue
+    return list(DEFAULT_VERSIONS)
+
+
 def cmd_triage(args: argparse.Namespace) -> int:
     from pagefuzz._triage import run_triage
 
     versions = (
-        given_versions(args.versions) or _recorded_versions(args.paths) or list(DEFAULT_VERSIONS)
+        given_versions(args.versions) or _recorded_versions(args.paths) or _era_defaults(args.paths)
     )
     # With --json, stdout is the JSON alone: the table and the notes go to stderr.
     console = make_console(stderr=args.json)

@@ -49,6 +49,7 @@ def explore_bound(
     collide: bool = False,
     lookup_next: str = "last+1",
     filtered_wakeups: bool = False,
+    era: str = "2004-01",
 ) -> Bound:
     """The bound the flags describe (`ops` comma-separated), or a `CaseFileError` line naming
     the flag that is out of range."""
@@ -59,6 +60,9 @@ def explore_bound(
     for (flag, low, high), value in zip(LIMITS, (max_steps, pages, iocbs, queues), strict=True):
         if not low <= value <= high:
             raise CaseFileError(f"{flag}: must be between {low} and {high}, got {value}")
+    if era != "2004-01" and (lookup_next != "last+1" or filtered_wakeups):
+        flag = "--lookup-next" if lookup_next != "last+1" else "--filtered-wakeups"
+        raise CaseFileError(f"{flag}: a setting of era 2004-01, meaningless in era {era}")
     return Bound(
         max_steps=max_steps,
         pages=pages,
@@ -68,6 +72,7 @@ def explore_bound(
         collide=collide,
         lookup_next=lookup_next,
         filtered_wakeups=filtered_wakeups,
+        era=era,
     )
 
 
@@ -207,6 +212,7 @@ def command(args: argparse.Namespace) -> int:
     merge shard certificates; the exit code (docs/explore.md)."""
     from pagefuzz._exits import EXIT_INTERRUPTED, EXIT_MISMATCH, EXIT_OK
     from pagefuzz._versions import versions_or_default
+    from pagefuzz.impls.registry import ERA_DEFAULT_VERSIONS, era_of_names
 
     if args.merge:
         cert = run_merge(make_console(), args.merge, args.out, args.json)
@@ -221,6 +227,15 @@ def command(args: argparse.Namespace) -> int:
                 shard = parse_shard(args.shard)
             except ValueError as exc:
                 raise CaseFileError(f"--shard: {exc}") from None
+        given = versions_or_default(args.versions) if args.versions else None
+        try:
+            era = era_of_names(given) if given else (args.era or "2004-01")
+        except ValueError as exc:
+            raise CaseFileError(f"--versions: {exc}") from None
+        if args.era is not None and era != args.era:
+            raise CaseFileError(
+                f"--era {args.era}: --versions {', '.join(given or [])} are of era {era}"
+            )
         bound = explore_bound(
             args.max_steps,
             args.pages,
@@ -230,8 +245,9 @@ def command(args: argparse.Namespace) -> int:
             args.collide,
             args.lookup_next,
             args.filtered_wakeups,
+            era,
         )
-        versions = versions_or_default(args.versions)
+        versions = given or list(ERA_DEFAULT_VERSIONS[era])
         cert = run_explore(
             make_console(),
             bound,

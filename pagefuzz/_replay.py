@@ -15,7 +15,7 @@ from rich.console import Console
 from pagefuzz import _output
 from pagefuzz._artifacts import Source
 from pagefuzz.fuzz.versions.resolve import versions_of
-from pagefuzz.impls.registry import DEFAULT_VERSIONS
+from pagefuzz.impls.registry import ERA_DEFAULT_VERSIONS
 from pagefuzz.oracle.evaluate import evaluate
 from pagefuzz.sim import Case
 
@@ -23,7 +23,7 @@ from pagefuzz.sim import Case
 def replay_json(case: Case, versions: Sequence[str] | None = None) -> dict[str, Any]:
     """The documented `pagefuzz replay --json` object for one case, less its `source`
     (docs/replay.md); the default versions when none are named."""
-    return evaluate(case, versions_of(versions or DEFAULT_VERSIONS)).to_json()
+    return evaluate(case, versions_of(versions or ERA_DEFAULT_VERSIONS[case.config.era])).to_json()
 
 
 def run_replay(

@@ -118,6 +118,8 @@ class Report:
     fixed_passes: int
     predictions: list[Prediction]
     fixed_diff: list[str]
+    #: The July 2004 era's chapter (pagefuzz/_report_july.py).
+    july: Any = None
 
     def found_by(self) -> dict[FindingKey, list[str]]:
         """Finding -> "engine executions (campaign)" for each campaign that found it."""
@@ -145,6 +147,8 @@ def load_findings(corpus: Path, root: Path) -> list[Finding]:
     files = collect_case_files([directory]) if directory.exists() else []
     for path in files:
         case = replace(load_case(path), expect=None)
+        if case.config.era != "2004-01":
+            continue  # the July 2004 era's findings have a chapter of their own (_report_july)
         # The project's versions, and any version from outside the package the finding was
         # found with (a user's fix promoted into the corpus: run in its fork server).
         try:
@@ -199,13 +203,13 @@ def load_campaigns(directory: Path) -> Campaigns:
 
 
 def corpus_passes(root: Path) -> tuple[int, int]:
-    """(corpus cases, cases `fixed` passes): the answer's last line."""
-    files = collect_case_files([root / "corpus"])
-    passes = 0
-    for path in files:
-        case = replace(load_case(path), expect=None)
-        passes += evaluate(case, [get_version("fixed")]).verdicts["fixed"].passed
-    return len(files), passes
+    """(the seed era's corpus cases, those `fixed` passes): the answer's last line."""
+    cases = [
+        replace(load_case(path), expect=None) for path in collect_case_files([root / "corpus"])
+    ]
+    seed = [case for case in cases if case.config.era == "2004-01"]
+    passes = sum(evaluate(case, [get_version("fixed")]).verdicts["fixed"].passed for case in seed)
+    return len(seed), passes
 
 
 def predictions(findings: list[Finding], root: Path) -> list[Prediction]:
@@ -234,12 +238,18 @@ def post_fixed_diff() -> list[str]:
 
 def gather(root: Path) -> Report:
     """The report's facts for the checkout at `root`."""
+    from pagefuzz._report_july import gather_july
+
     findings = load_findings(root / "corpus", root)
     cases, passes = corpus_passes(root)
+    campaigns = load_campaigns(root / "evidence" / "campaigns")
+    certificates = load_json_dir(root / "evidence" / "certificates")
+    seed_certificates = [(n, c) for n, c in certificates if not n.startswith("july-")]
     return Report(
         findings=findings,
-        campaigns=load_campaigns(root / "evidence" / "campaigns"),
-        certificates=load_json_dir(root / "evidence" / "certificates"),
+        campaigns=campaigns,
+        certificates=seed_certificates,
+        july=gather_july(root, certificates, campaigns),
         corpus_cases=cases,
         fixed_passes=passes,
         predictions=predictions(findings, root),

@@ -117,6 +117,10 @@ def render_markdown(report: Report) -> str:
         out += _choice_table(choice_certs)
     out += _predictions_table(report)
     out += _fixed_section(report)
+    if report.july is not None:
+        from pagefuzz._report_july import render_july
+
+        out += render_july(report.july)
     return "\n".join(out)
 
 

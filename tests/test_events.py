@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from pagefuzz.impls.registry import DEFAULT_VERSIONS, get_version
+from pagefuzz.impls.registry import ERA_DEFAULT_VERSIONS, get_version
 from pagefuzz.oracle import differential, judge
 from pagefuzz.sim import events
 from pagefuzz.sim.actors import ActorState
@@ -117,7 +117,8 @@ def _observed() -> dict[str, object]:
     for path in EXAMPLES:
         case = _case(path)
         records = {}
-        for name in DEFAULT_VERSIONS:
+        versions = ERA_DEFAULT_VERSIONS[case.config.era]  # both eras' examples
+        for name in versions:
             world = World(case, get_version(name))
             keys = []
             for step in case.steps:
@@ -128,8 +129,8 @@ def _observed() -> dict[str, object]:
             records[name] = world.finish()
             out[f"{path.stem} {name} keys"] = keys
             out[f"{path.stem} {name} verdict"] = judge(records[name])
-        for i, a in enumerate(DEFAULT_VERSIONS):
-            for b in DEFAULT_VERSIONS[i + 1 :]:
+        for i, a in enumerate(versions):
+            for b in versions[i + 1 :]:
                 d = differential(records[a], judge(records[a]), records[b], judge(records[b]))
                 where = d.first_divergence
                 out[f"{path.stem} {a}/{b}"] = (
@@ -143,7 +144,7 @@ def _observed() -> dict[str, object]:
 def test_rewording_every_message_changes_no_state_key_and_no_verdict(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Every example (42) in every default version, once as worded and once with every message
+    """Every example (both eras') in every default version of its era, once as worded and once with every message
     reworded to one and the same line that shows none of its values: all state keys after each
     step, all verdicts, and all differentials (class, signature, where the first divergence is)
     are equal. The lines themselves did change."""

@@ -30,7 +30,7 @@ from pagefuzz.fuzz.files import read_json
 from pagefuzz.fuzz.versions.isolation import TIMEOUT_ENV, set_timeout, timeout_s
 from pagefuzz.fuzz.versions.resolve import records_of, resolve_recorded, resolve_versions
 from pagefuzz.fuzz.versions.spec import VersionLoadError, parse_records
-from pagefuzz.impls.registry import DEFAULT_VERSIONS
+from pagefuzz.impls.registry import ERA_DEFAULT_VERSIONS, era_of_names
 from pagefuzz.oracle.evaluate import FindingKey
 from pagefuzz.sim import parse_case
 
@@ -73,6 +73,8 @@ class CampaignRequest:
     depth: int = 3
     stop_on_finding: bool = False
     hypothesis_db: Path | None = None
+    #: The kernel era (`--era`): its default versions when --versions is not given.
+    era: str | None = None
 
 
 @dataclass
@@ -137,10 +139,22 @@ class Campaign:
         # Workers run in the campaign directory: every path they get must be absolute.
         out = out.resolve()
         corpus = corpus.resolve() if corpus is not None else None
+        if request.era is not None and request.era not in ERA_DEFAULT_VERSIONS:
+            raise CampaignError(
+                f"--era: unknown era {request.era!r}; eras: {', '.join(ERA_DEFAULT_VERSIONS)}"
+            )
+        try:
+            era = era_of_names(versions) if versions else (request.era or "2004-01")
+        except ValueError as exc:
+            raise CampaignError(f"--versions: {exc}") from None
+        if request.era is not None and era != request.era:
+            raise CampaignError(
+                f"--era {request.era}: --versions {', '.join(versions or [])} are of era {era}"
+            )
         campaign = cls(
             out,
             engine or DEFAULT_ENGINE,
-            list(versions or DEFAULT_VERSIONS),
+            list(versions or ERA_DEFAULT_VERSIONS[era]),
             jobs,
             seconds,
             request.seed,

@@ -87,7 +87,7 @@ class NewFindingError(AssertionError):
 def TestOneInput(data: bytes) -> None:
     state = _state()
     before = len(state.findings)
-    evaluation = state.execute(decode(data), data)
+    evaluation = state.execute(decode(data, state.era), data)
     if _COUNTERS and evaluation is not None:
         for pair in state.last_pairs:
             key = "/".join(pair).encode()

@@ -17,6 +17,7 @@ from pagefuzz.fuzz.campaign.summary import NotRefound, Refound
 from pagefuzz.fuzz.campaign.target import Evaluator
 from pagefuzz.fuzz.files import corpus_cases
 from pagefuzz.fuzz.versions.resolve import spec_of
+from pagefuzz.impls.registry import era_of_names
 from pagefuzz.oracle.evaluate import FindingKey
 
 
@@ -58,8 +59,11 @@ def known_findings(
         return known, also
     external = {name for name in versions if spec_of(name).external}
     evaluator = Evaluator(versions)
+    era = era_of_names(versions)
     rank: dict[str, tuple[int, int]] = {}
     for path, case in corpus_cases(corpus):
+        if case.config.era != era:
+            continue  # a case of another era shows only that era's versions' findings
         for failure in evaluator.evaluate(case).failures:
             named = path.stem == case_name(failure.key, failure.signature[:6])
             mine = (0 if named else 1, len(case.steps))

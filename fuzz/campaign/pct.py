@@ -66,6 +66,8 @@ def pct_case(
         "auto_settle": False,
         "settle_bound": 64,
     }
+    if driver.era != "2004-01":
+        config["era"] = driver.era  # the driving version's world, with the era's defaults
     iocbs: list[dict[str, Any]] = []
     for name in IOCB_NAMES[:n_iocbs]:
         start = rng.randrange(pages)

@@ -28,6 +28,7 @@ from pagefuzz.fuzz.campaign.store import CampaignStore, read_known
 from pagefuzz.fuzz.files import write_json_atomic
 from pagefuzz.fuzz.versions.isolation import HostedVersion
 from pagefuzz.fuzz.versions.resolve import records_of, versions_of
+from pagefuzz.impls.registry import era_of_names
 from pagefuzz.oracle.evaluate import Evaluation, Failure, evaluate
 from pagefuzz.sim import Case, Version
 
@@ -88,6 +89,8 @@ class WorkerState:
         self.engine = engine
         self.seed = seed
         self.evaluator = Evaluator(versions, events=False)
+        #: The era of the cases this worker generates: its versions' (impls/registry.py).
+        self.era = era_of_names(versions)
         #: What every case this worker records says it was found with (name, file, SHA-256).
         self.records = records_of(self.evaluator.names)
         self.campaign = CampaignStore(out)

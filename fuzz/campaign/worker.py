@@ -23,7 +23,7 @@ from pagefuzz.fuzz.campaign.engines import WORKER_ENGINES
 from pagefuzz.fuzz.campaign.target import WorkerState
 from pagefuzz.fuzz.generation.decode import INPUT_LEN_MAX, decode
 from pagefuzz.fuzz.versions.resolve import resolve_for_worker
-from pagefuzz.impls.registry import DEFAULT_VERSIONS, get_version
+from pagefuzz.impls.registry import DEFAULT_VERSIONS, ERA_DEFAULT_VERSIONS, get_version
 from pagefuzz.sim import Case, Version
 
 #: Seconds a hypothesis shrink may run past the campaign's end before it is cut short.
@@ -38,9 +38,10 @@ def random_bytes(rng: random.Random) -> bytes:
 
 def run_random(state: WorkerState, deadline: float) -> None:
     rng = random.Random(state.seed)
+    era = state.era
     while time.monotonic() < deadline:
         data = random_bytes(rng)
-        state.execute(decode(data), data)
+        state.execute(decode(data, era), data)
 
 
 class _NewFinding(Exception):
@@ -57,7 +58,9 @@ def run_pct(state: WorkerState, deadline: float, depth: int) -> None:
 
     rng = random.Random(state.seed)
     versions = state.evaluator.versions
-    surrogate = next((v for v in versions if isinstance(v, Version)), None) or get_version("post")
+    surrogate = next((v for v in versions if isinstance(v, Version)), None) or get_version(
+        ERA_DEFAULT_VERSIONS[state.era][1]
+    )
     runs = actors_max = steps_max = 0
     while time.monotonic() < deadline:
         driver = versions[runs % len(versions)]
@@ -107,7 +110,7 @@ def _hypothesis_round(
         phases=(Phase.explicit, *((Phase.reuse,) if reuse else ()), Phase.generate, Phase.shrink),
     )
     @hypothesis_seed(seed)
-    @given(cases())
+    @given(cases(era=state.era))
     def test(case: Case) -> None:
         now = time.monotonic()
         if (now >= deadline and not targets) or now >= deadline + SHRINK_GRACE_S:

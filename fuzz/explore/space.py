@@ -40,26 +40,34 @@ class Bound:
     lookup_next: str = "last+1"
     filtered_wakeups: bool = False
     unaligned: bool = True
+    #: The kernel era of the bound's cases (its switches at their defaults).
+    era: str = "2004-01"
 
     def config(self) -> dict[str, Any]:
-        config: dict[str, Any] = {
-            "file_pages": self.pages,
-            "wait_queues": self.queues,
-            "lookup_next": self.lookup_next,
-            "filtered_wakeups": self.filtered_wakeups,
-            "auto_settle": "run" not in self.ops,
-            "settle_bound": 64,
-        }
+        config: dict[str, Any] = {"file_pages": self.pages, "wait_queues": self.queues}
+        if self.era == "2004-01":
+            config["lookup_next"] = self.lookup_next
+            config["filtered_wakeups"] = self.filtered_wakeups
+        else:
+            config["era"] = self.era
+        config["auto_settle"] = "run" not in self.ops
+        config["settle_bound"] = 64
         if self.collide:
             config["queue_of"] = {str(i): 0 for i in range(self.pages)}
         return config
 
     def describe(self) -> str:
+        if self.era == "2004-01":
+            switches = (
+                f"lookup_next={self.lookup_next} "
+                f"filtered_wakeups={'on' if self.filtered_wakeups else 'off'}"
+            )
+        else:
+            switches = f"era={self.era}"
         return (
             f"max_steps={self.max_steps} pages={self.pages} iocbs={self.iocbs} "
             f"queues={self.queues}{' (all pages on queue 0)' if self.collide else ''} "
-            f"ops={','.join(self.ops)} lookup_next={self.lookup_next} "
-            f"filtered_wakeups={'on' if self.filtered_wakeups else 'off'}"
+            f"ops={','.join(self.ops)} {switches}"
         )
 
 
