@@ -53,8 +53,9 @@ CFLAGS: Final = (
     "-fno-strict-aliasing",
     "-Werror=implicit-function-declaration",
 )
-#: Bumped when the layout of the cache or of the composed source changes.
-FORMAT: Final = "pagefuzz-c-1"
+#: Bumped when the layout of the cache or of the composed source changes (2: PF_ERA, the eras'
+#: wrappers).
+FORMAT: Final = "pagefuzz-c-2"
 COMPILE_TIMEOUT: Final = 300.0
 
 _ERROR = re.compile(r"^(?P<loc>[^\s].*?:\d+(?::\d+)?): (?:fatal )?error: (?P<msg>.*)$")
@@ -131,12 +132,20 @@ def compiler() -> list[str] | None:
     return None
 
 
-def build(cdef: str, source: str, key: str, shown: str, required: Sequence[str]) -> Built:
+def build(
+    cdef: str,
+    source: str,
+    key: str,
+    shown: str,
+    required: Sequence[str],
+    must_define: str | None = None,
+) -> Built:
     """Compile (or find in the cache) the extension module of `source` and load it.
 
     `key` is the source as it would be without the user's path; `shown` names the user's file
     in messages; a function of `required` that the file does not define is an error (the
-    compiler only warns: the module would fail to load).
+    compiler only warns: the module would fail to load), explained by `must_define` (default:
+    "a C version defines" the required functions).
     """
     cc = compiler()
     if cc is None:
@@ -164,7 +173,7 @@ def build(cdef: str, source: str, key: str, shown: str, required: Sequence[str])
             raise CBuildError(f"{shown}: cannot write the C build cache {root}: {exc}") from None
         try:
             ours = os.path.join(work, module + suffix)
-            _compile(cc, cdef, source, module, ours, shown, required)
+            _compile(cc, cdef, source, module, ours, shown, required, must_define)
             built = _load(module, ours, shown)  # what fails to load is never cached
             try:
                 os.rename(work, final)  # atomic: the directory appears complete or not at all
@@ -191,6 +200,7 @@ def _compile(
     out: str,
     shown: str,
     required: Sequence[str],
+    must_define: str | None = None,
 ) -> None:
     ffibuilder = cffi.FFI()
     ffibuilder.cdef(cdef)
@@ -222,7 +232,8 @@ def _compile(
         for pattern in _UNDEFINED:
             m = pattern.match(line)
             if m and m["name"] in required:
-                raise CBuildError(f"{shown}: {m['name']} is not defined ({_must_define(required)})")
+                why = must_define or _must_define(required)
+                raise CBuildError(f"{shown}: {m['name']} is not defined ({why})")
 
 
 def first_error(lines: list[str], shown: str, status: int) -> str:
@@ -240,6 +251,8 @@ def first_error(lines: list[str], shown: str, status: int) -> str:
 
 
 def _must_define(required: Sequence[str]) -> str:
+    if len(required) == 1:
+        return f"a C version defines {required[0]}"
     return "a C version defines " + ", ".join(required[:-1]) + " and " + required[-1]
 
 

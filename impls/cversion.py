@@ -1,14 +1,23 @@
-"""`c:FILE.c` versions: the kernel's own C of operate_on_page_range, page_writer and page_waiter,
-compiled and run inside the simulated world.
+"""`c:FILE.c` versions: the kernel's own C, compiled and run inside the simulated world.
 
-The user's file is the C as the kernel has it (2.6.1-mm mm/page-writeback.c), with no #include:
-impls/kernel.h goes in front of it and a wrapper after it, in one translation unit (so static
-functions are reached), built by impls/cbuild.py. `load_c_version("c:PATH.c")` returns the
-factory of a `Version` named `c:PATH.c`.
+The user's file is the C as the kernel has it, with no #include, of one of two eras, told by
+the function it defines (`era_of_source`):
 
-**The bridge.** Each call of one of the three functions is a generator, as for every version
-(`CVersion.operate_on_page_range`...): it runs the C in a greenlet of its own and passes on
-what the C suspends at. Every kernel call the C makes (kernel.h: `lock_page`, `pagevec_lookup`,
+- the seed's (2004-01): operate_on_page_range, page_writer and page_waiter of 2.6.1-mm
+  mm/page-writeback.c; the version is a `CVersion`;
+- July 2004 (2004-07, kernel-model-2004-07.md): wait_on_page_writeback_range_wq of the -mm
+  mm/filemap.c of patch 17 (J17, J18); the version is a `JulyCVersion`, a `JulyVersion` whose
+  wait walk is the C and whose sync_page_range is patch 18's, in Python (impls/july.py).
+
+impls/kernel.h goes in front of the file (after `#define PF_ERA`, which selects the era's part of
+it) and a wrapper after it, in one translation unit (so static functions are reached), built by
+impls/cbuild.py. `load_c_version("c:PATH.c")` returns the factory of a `Version` named
+`c:PATH.c`, whose `era` is the file's.
+
+**The bridge.** Each call of one of the user's functions is a generator, as for every version
+(`CVersion.operate_on_page_range`, `JulyCVersion.wait_on_page_writeback_range_wq`...): it runs
+the C in a greenlet of its own and passes on what the C suspends at. Every kernel call the C
+makes (kernel.h: `lock_page`, `pagevec_lookup`, `pagevec_lookup_tag`,
 `wait_on_page_writeback_wq`, `mapping->a_ops->writepage`...) is a cffi `extern "Python"`
 callback that calls the same world function the Python versions call (`k.lock_page(ctx,
 page)`...), with the world and actor of the call. A world function that is a generator is
@@ -17,15 +26,17 @@ generator (greenlet `parent.switch`) and hands it the generator: the C frame sta
 inside the callback, the driving generator yields the point to the scheduler and runs the
 generator to its end (`yield from`, as a Python version would), then switches back into the C
 with its value. The named points go out the same way and match the Python versions': `lookup`
-at the end of every gang lookup, `page` in the trampoline through which the C calls its
-operator (so `run X until P` pauses a C version where it pauses a Python one). The run stays as
-deterministic as the world: the C runs only between points, one greenlet at a time.
+at the end of every gang or tagged lookup; `page`, in the seed's era, in the trampoline through
+which the C calls its operator (R11), and in the July era at the start of
+`wait_on_page_writeback_wq`, before the wait (J20). So `run X until P` pauses a C version where
+it pauses a Python one. The run stays as deterministic as the world: the C runs only between
+points, one greenlet at a time.
 
 A C `struct page` is a handle for one world `Page` (a handle table per call, keyed by the page's
 serial); its `index` and `mapping` are written from the world's page when the handle is made and
 again after every callback returns (the C runs only between callbacks, so it always reads the
 world's current state). C integers are C integers: `pos` and `count` enter as `loff_t` and
-`size_t`, the result leaves as `ssize_t`.
+`size_t`, `start` and `end` as `pgoff_t`, the result leaves as `ssize_t`.
 
 **Unwinding.** When the world drops a run with C suspended in it (the run ended with the task
 asleep), or a callback fails, the callback sets `pf_abort_to` and returns; the C side longjmps
@@ -44,18 +55,27 @@ from typing import Any, ClassVar, Final, cast
 import greenlet
 
 from pagefuzz.impls import cbuild
+from pagefuzz.impls.july import JulyVersion
 from pagefuzz.sim.actors import Actor
 from pagefuzz.sim.cint import signed, unsigned
 from pagefuzz.sim.failure import WHERE_ATTR, WORLD_CALLS_MAX, VersionTimeout
+from pagefuzz.sim.july.filemap import DIRTY, WRITEBACK
 from pagefuzz.sim.mm import Page
 from pagefuzz.sim.points import LOOKUP, PAGE, Gen, Yield
 from pagefuzz.sim.world import Kernel, Operator, Version
 
-#: What the user's file must define.
+#: The eras a C file can be of (sim/case.py's era names).
+SEED_ERA: Final = "2004-01"
+JULY_ERA: Final = "2004-07"
+
+#: What a file of each era defines: the seed's three functions of mm/page-writeback.c, or the
+#: July 2004 wait walk of mm/filemap.c (patch 17's signature).
 REQUIRED: Final = ("operate_on_page_range", "page_writer", "page_waiter")
+JULY_REQUIRED: Final = ("wait_on_page_writeback_range_wq",)
 
 #: What Python sees of the translation unit (cffi's cdef), but for the calls into the world: those
-#: are declared once, in kernel.h, and `cdef` adds them from there (`callback_prototypes`).
+#: are declared once, in kernel.h, and `cdef` adds them from there (`callback_prototypes`); and
+#: the era's entry points (`CEra.entry_points`).
 ENTRY_POINTS: Final = """
 typedef unsigned long pgoff_t;
 struct address_space { ...; };
@@ -69,12 +89,6 @@ extern int pf_line;
 extern const char *pf_func;
 
 int pf_install_crash_handler(void *out, size_t size);
-
-long long pf_operate(struct pf_frame *frame, int op, long long pos, size_t count);
-
-int pf_page_writer(struct pf_frame *frame, struct page *page);
-int pf_page_waiter(struct pf_frame *frame, struct page *page);
-
 """
 
 #: A call into the world as kernel.h declares it (`static int pf_cb_NAME(PARAMETERS);`).
@@ -86,16 +100,22 @@ def callback_prototypes(header: str) -> dict[str, str]:
     return {m.group(1): m.group(2) for m in _PROTOTYPE.finditer(header)}
 
 
-def cdef(header: str) -> str:
-    """What Python sees: the entry points, and each call into the world kernel.h declares as
-    cffi's `extern "Python"` (a C function whose body is the Python callback of that name)."""
+def cdef(header: str, era: str = SEED_ERA) -> str:
+    """What Python sees: the entry points (the era's among them), and each call into the world
+    kernel.h declares as cffi's `extern "Python"` (a C function whose body is the Python
+    callback of that name). Every call is declared in both eras: the era decides only which
+    of kernel.h's inline functions and macros reach them."""
     calls = callback_prototypes(header)
     if set(calls) != set(_CALLBACKS):
         missing = sorted(set(calls) ^ set(_CALLBACKS))
         raise cbuild.CBuildError(
             f"kernel.h and impls/cversion.py disagree on the calls into the world: {missing}"
         )
-    return ENTRY_POINTS + "".join(f'extern "Python" int {n}({p});\n' for n, p in calls.items())
+    return (
+        ENTRY_POINTS
+        + ERAS[era].entry_points
+        + "".join(f'extern "Python" int {n}({p});\n' for n, p in calls.items())
+    )
 
 
 #: Before the user's file (after kernel.h): the crash handler, which needs system headers that a
@@ -190,7 +210,7 @@ int pf_install_crash_handler(void *out, size_t size)
 
 """
 
-#: After the user's file: the bridge's objects, the operator trampolines, the entry points.
+#: After the user's file: the bridge's objects, shared by both eras.
 WRAPPER: Final = r"""
 struct __wait_queue { int pf_unused; };
 static wait_queue_t pf_aio_wait;
@@ -216,8 +236,11 @@ static int pf_writepage(struct page *page, struct writeback_control *wbc)
 
 static struct address_space_operations pf_aops = { .writepage = pf_writepage };
 struct address_space pf_mapping = { .a_ops = &pf_aops };
+"""
 
-/* The operator is called through these: the named point `page` comes right before it. */
+#: The seed era's entry points: the operator trampolines (the named point `page` comes right
+#: before the operator, R11) and the three functions.
+SEED_WRAPPER: Final = r"""
 static int pf_writer_op(struct page *page)
 {
 	pf_check(pf_cb_point_page());
@@ -262,8 +285,21 @@ int pf_page_waiter(struct pf_frame *frame, struct page *page)
 		return 0;
 	return page_waiter(page);
 }
+"""
 
-/* cffi's own code follows: none of the kernel's short names past here. */
+#: The July era's entry point: the wait walk with the caller's wait entry, current->io_wait
+#: (`aio`), NULL for a synchronous caller (J17: sync_page_range passes current->io_wait).
+JULY_WRAPPER: Final = r"""
+ssize_t pf_wait_range(struct pf_frame *frame, pgoff_t start, pgoff_t end, int aio)
+{
+	if (setjmp(frame->jb))
+		return 0;
+	return wait_on_page_writeback_range_wq(&pf_mapping, start, end, aio ? &pf_aio_wait : NULL);
+}
+"""
+
+#: Last: cffi's own code follows, and must see none of the kernel's short names.
+UNDEFINE: Final = r"""
 #undef loff_t
 #undef min
 #undef max
@@ -279,16 +315,68 @@ int pf_page_waiter(struct pf_frame *frame, struct page *page)
 #undef PageWriteback
 #undef PageError
 #undef pagevec_lookup
+#undef pagevec_lookup_tag
 #undef pagevec_release
 #undef page_cache_get
 #undef page_cache_release
 #undef lock_page
 #undef unlock_page
 #undef test_clear_page_dirty
+#undef test_and_clear_bit
+#undef cond_resched
 #undef wait_on_page_writeback
 #undef wait_on_page_writeback_wq
+#undef PAGECACHE_TAG_DIRTY
+#undef PAGECACHE_TAG_WRITEBACK
+#undef AS_EIO
+#undef AS_ENOSPC
 #undef PF_AT
 """
+
+
+@dataclass(frozen=True)
+class CEra:
+    """What differs between the eras' translation units: kernel.h's PF_ERA, the functions the
+    file must define (and how a missing one is explained), the entry points and their cdef."""
+
+    era: str
+    macro: int
+    required: tuple[str, ...]
+    must_define: str
+    wrapper: str
+    entry_points: str
+
+
+ERAS: Final[dict[str, CEra]] = {
+    SEED_ERA: CEra(
+        SEED_ERA,
+        200401,
+        REQUIRED,
+        "a C version defines operate_on_page_range, page_writer and page_waiter",
+        SEED_WRAPPER,
+        """
+long long pf_operate(struct pf_frame *frame, int op, long long pos, size_t count);
+int pf_page_writer(struct pf_frame *frame, struct page *page);
+int pf_page_waiter(struct pf_frame *frame, struct page *page);
+""",
+    ),
+    JULY_ERA: CEra(
+        JULY_ERA,
+        200407,
+        JULY_REQUIRED,
+        "a C version of the July 2004 era defines wait_on_page_writeback_range_wq",
+        JULY_WRAPPER,
+        """
+ssize_t pf_wait_range(struct pf_frame *frame, pgoff_t start, pgoff_t end, int aio);
+""",
+    ),
+}
+
+#: Why a file that defines none of either era's functions cannot be used.
+NEITHER: Final = (
+    "a C version defines operate_on_page_range, page_writer and page_waiter, or, for the July"
+    " 2004 era, wait_on_page_writeback_range_wq"
+)
 
 _OP_WRITER: Final = 0
 _OP_WAITER: Final = 1
@@ -303,17 +391,95 @@ def _c_string(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def compose(header: str, user: str, shown_path: str) -> str:
-    """The translation unit: kernel.h, the user's file (its diagnostics name `shown_path` and
-    its own line numbers), then the wrapper."""
+def compose(header: str, user: str, shown_path: str, era: str = SEED_ERA) -> str:
+    """The translation unit of a file of `era`: kernel.h (its era's part, PF_ERA), the user's
+    file (its diagnostics name `shown_path` and its own line numbers), then the wrapper with
+    the era's entry points."""
     if not user.endswith("\n"):
         user += "\n"
+    chosen = ERAS[era]
     return (
+        f"#define PF_ERA {chosen.macro}\n"
         f'#line 1 "<pagefuzz>/kernel.h"\n{header}\n'
         f'#line 1 "<pagefuzz>/prelude.c"\n{PRELUDE}\n'
         f"#line 1 {_c_string(shown_path)}\n{user}"
-        f'#line 1 "<pagefuzz>/wrapper.c"\n{WRAPPER}'
+        f'#line 1 "<pagefuzz>/wrapper.c"\n{WRAPPER}{chosen.wrapper}{UNDEFINE}'
     )
+
+
+# ------------------------------------------------------------------- the file's era
+
+#: Comments, string and character literals: blanked before the file is scanned (a comment
+#: may name a function, `/* like page_waiter() { ... } */`).
+_NOT_CODE: Final = re.compile(
+    r"/\*.*?\*/|//[^\n]*|\"(?:\\.|[^\"\\\n])*\"|'(?:\\.|[^'\\\n])*'", re.DOTALL
+)
+_TOKEN: Final = re.compile(r"[{}]|\b([A-Za-z_]\w*)\s*\(")
+
+
+def _code_of(text: str) -> str:
+    """The file with comments, literals and preprocessor lines blanked (newlines kept)."""
+    text = _NOT_CODE.sub(lambda m: re.sub(r"[^\n]", " ", m.group()), text)
+    lines, continued = [], False
+    for line in text.split("\n"):
+        directive = continued or line.lstrip().startswith("#")
+        continued = directive and line.endswith("\\")
+        lines.append("" if directive else line)
+    return "\n".join(lines)
+
+
+def defined_functions(text: str) -> set[str]:
+    """The names of the functions the C text defines at file scope: an identifier outside every
+    brace, its balanced parameter list, then `{`. A reading of the text, not a parse: it decides
+    only which era's translation unit to build, and the compiler then checks that the era's
+    functions are really defined (a definition hidden in `#if 0` is the compiler's error)."""
+    code = _code_of(text)
+    found: set[str] = set()
+    depth = 0
+    for m in _TOKEN.finditer(code):
+        token = m.group()
+        if token == "{":
+            depth += 1
+        elif token == "}":
+            depth = max(0, depth - 1)
+        elif depth == 0 and m.group(1) != "__attribute__":
+            at = _past_parentheses(code, m.end() - 1)
+            rest = code[at:].lstrip()
+            while rest.startswith("__attribute__"):  # `f(void) __attribute__((cold)) {`
+                opening = rest.find("(")
+                if opening < 0:
+                    break
+                rest = rest[_past_parentheses(rest, opening) :].lstrip()
+            if rest.startswith("{"):
+                found.add(m.group(1))
+    return found
+
+
+def _past_parentheses(code: str, at: int) -> int:
+    """The index just past the parenthesis that closes the one at `at`."""
+    nested = 0
+    while at < len(code):
+        nested += {"(": 1, ")": -1}.get(code[at], 0)
+        at += 1
+        if nested == 0:
+            break
+    return at
+
+
+def era_of_source(text: str, shown: str) -> tuple[str, bool]:
+    """The era of a C file, by the functions it defines: the July 2004 era's if it defines
+    wait_on_page_writeback_range_wq, else the seed's; and whether it defines any of either
+    era's functions (when it defines none, the compiler's "not defined" names both eras).
+    A file that defines functions of both eras is a CVersionError: a version is of one era."""
+    defined = defined_functions(text)
+    seed = [f for f in REQUIRED if f in defined]
+    july = [f for f in JULY_REQUIRED if f in defined]
+    if seed and july:
+        raise CVersionError(
+            f"{shown}: defines {', '.join(seed)} (the seed's era, 2004-01) and {july[0]} (the"
+            " July 2004 era, 2004-07); a C version is of one era"
+        )
+    return (JULY_ERA if july else SEED_ERA), bool(seed or july)
 
 
 # ------------------------------------------------------------------------------ one C call
@@ -377,7 +543,7 @@ class _Call:
         "where",
     )
 
-    def __init__(self, version: CVersion) -> None:
+    def __init__(self, version: CVersion | JulyCVersion) -> None:
         self.built = version.built
         self.shown = version.shown
         self.version_name = version.name
@@ -543,6 +709,38 @@ def _lookup(call: _Call, pvec: Any, start: int, nr: int, next_ptr: Any) -> _Resu
     return _Point(LOOKUP, len(pages))
 
 
+#: kernel.h's PAGECACHE_TAG_DIRTY and PAGECACHE_TAG_WRITEBACK (2.6.9 include/linux/fs.h): the
+#: world's tags (J1).
+_TAGS: Final = {0: DIRTY, 1: WRITEBACK}
+#: kernel.h's AS_EIO and AS_ENOSPC (2.6.9 include/linux/pagemap.h): the world's mapping flags.
+_MAPPING_FLAGS: Final = {20: "AS_EIO", 21: "AS_ENOSPC"}
+
+
+def _lookup_tag(call: _Call, pvec: Any, index_ptr: Any, tag: int, nr: int) -> _Result:
+    """pagevec_lookup_tag (J4, J5): the world's tagged lookup from *index, the cursor written
+    back; the named point `lookup` follows, as in the Python walks (J20)."""
+    k, ctx = call.world()
+    if tag not in _TAGS:
+        raise CVersionError(f"pagevec_lookup_tag: no tag {tag} (PAGECACHE_TAG_DIRTY, _WRITEBACK)")
+    pages, nxt = k.pagevec_lookup_tag(ctx, int(index_ptr[0]), _TAGS[tag], nr)
+    index_ptr[0] = unsigned(nxt)
+    for i, page in enumerate(pages):
+        pvec.pages[i] = call.handle(page)
+    pvec.nr = len(pages)
+    return _Point(LOOKUP, len(pages))
+
+
+def _test_and_clear_bit(call: _Call, nr: int, of_mapping: int) -> _Result:
+    """test_and_clear_bit(AS_EIO or AS_ENOSPC, &mapping->flags) (J17 step 3): the world's flag,
+    consumed. Only those two bits of that word are the world's."""
+    k, _ = call.world()
+    if not of_mapping or nr not in _MAPPING_FLAGS:
+        raise CVersionError(
+            "test_and_clear_bit: only AS_EIO and AS_ENOSPC of mapping->flags are the world's"
+        )
+    return int(k.test_and_clear_bit(_MAPPING_FLAGS[nr]))
+
+
 def _pagevec_release(call: _Call, pvec: Any) -> _Result:
     k, _ = call.world()
     k.pagevec_release([call.page(pvec.pages[i]) for i in range(pvec.nr)])
@@ -626,6 +824,8 @@ _CALLBACKS: Final[dict[str, Callable[..., int]]] = {
     "pf_cb_" + fn.__name__.lstrip("_"): _callback(fn)
     for fn in (
         _lookup,
+        _lookup_tag,
+        _test_and_clear_bit,
         _pagevec_release,
         _page_ref,
         _lock_page,
@@ -656,18 +856,23 @@ def _register(built: cbuild.Built) -> None:
 # ------------------------------------------------------------------------------ the version
 
 
-class CVersion(Version):
-    """A version whose three functions are C (one subclass per file, made by
-    `load_c_version`)."""
+class CCode:
+    """What the class of a C version holds, in both eras (set by `load_c_version`)."""
 
-    name: ClassVar[str] = "c:?"
-    summary: ClassVar[str] = "kernel C"
     built: ClassVar[cbuild.Built]
     mapping: ClassVar[Any]
     #: The file's base name, as failures name it (`fix.c:23 in page_waiter`).
     shown: ClassVar[str] = "?"
     #: The file as its `#line` directive names it (what a crash's line table says).
     c_file: ClassVar[str] = "?"
+
+
+class CVersion(CCode, Version):
+    """A version of the seed's era whose three functions are C (one subclass per file, made by
+    `load_c_version`)."""
+
+    name: ClassVar[str] = "c:?"
+    summary: ClassVar[str] = "kernel C"
 
     def operate_on_page_range(
         self, k: Kernel, ctx: Actor, pos: int, count: int, operator: Operator
@@ -702,37 +907,76 @@ class CVersion(Version):
         )
 
 
-def load_c_version(spec: str, name: str | None = None, path: str | None = None) -> type[CVersion]:
+class JulyCVersion(CCode, JulyVersion):
+    """A version of the July 2004 era whose wait walk, wait_on_page_writeback_range_wq, is C
+    (one subclass per file, made by `load_c_version`); sync_page_range around it is patch
+    18's (impls/july.py, J21), as for the Python walks."""
+
+    name: ClassVar[str] = "c:?"
+    summary: ClassVar[str] = "kernel C (July 2004 era)"
+
+    def wait_on_page_writeback_range_wq(
+        self, k: Kernel, ctx: Actor, start: int, end: int
+    ) -> Gen[int]:
+        call = _Call(self)
+        lib, frame = self.built.lib, call.frame
+        c_start, c_end = unsigned(start), unsigned(end)  # pgoff_t start, end
+        # The wait entry is the caller's, current->io_wait: the iocb's in an AIO run, NULL in a
+        # synchronous task (J17; sync_page_range passes current->io_wait).
+        aio = int(ctx.io_wait is not None)
+
+        def entry() -> int:
+            return int(lib.pf_wait_range(frame, c_start, c_end, aio))
+
+        return (yield from call.drive(k, ctx, entry))
+
+
+def load_c_version(
+    spec: str, name: str | None = None, path: str | None = None
+) -> type[CVersion] | type[JulyCVersion]:
     """The version `c:PATH.c` as typed (`spec`), named `name` (default `spec`; the shell passes
-    the file's identity, `c:fix.c`), from `path` (default PATH resolved): compiled once per
-    content and machine (impls/cbuild.py); CVersionError, one line naming the file, on any
-    failure. Diagnostics name the file as typed."""
+    the file's identity, `c:fix.c`), from `path` (default PATH resolved): a `CVersion` or, for a
+    file that defines wait_on_page_writeback_range_wq, a `JulyCVersion` (`era_of_source`);
+    compiled once per content and machine (impls/cbuild.py); CVersionError, one line naming the
+    file, on any failure. Diagnostics name the file as typed."""
     if not spec.startswith("c:") or len(spec) <= 2:
         raise CVersionError(f"{spec}: a C version is named c:PATH.c")
     text = spec[2:]
     try:
         user = cbuild.read_source(path or cbuild.resolve(text), f"{spec}: {text}")
+        era, defines_any = era_of_source(user, spec)
+        chosen = ERAS[era]
         header = cbuild.kernel_header()
         built = cbuild.build(
-            cdef(header),
-            compose(header, user, text),
-            key=compose(header, user, "<user>"),
+            cdef(header, era),
+            compose(header, user, text, era),
+            key=compose(header, user, "<user>", era),
             shown=spec,
-            required=REQUIRED,
+            required=chosen.required,
+            must_define=chosen.must_define if defines_any else NEITHER,
         )
     except cbuild.CBuildError as exc:
         raise CVersionError(str(exc)) from None
     _register(built)
     namespace = {
         "name": name or spec,
-        "summary": f"kernel C from {text}",
+        "summary": f"kernel C from {text}" + ("" if era == SEED_ERA else f" (era {era})"),
         "built": built,
         "mapping": built.ffi.addressof(built.lib, "pf_mapping"),
         "shown": text.replace("\\", "/").rsplit("/", 1)[-1],
         "c_file": text,
         "__module__": __name__,
     }
+    if era == JULY_ERA:
+        return cast(type[JulyCVersion], type("JulyCVersion", (JulyCVersion,), namespace))
     return cast(type[CVersion], type("CVersion", (CVersion,), namespace))
 
 
-__all__ = ["CVersion", "CVersionError", "load_c_version"]
+__all__ = [
+    "CVersion",
+    "CVersionError",
+    "JulyCVersion",
+    "defined_functions",
+    "era_of_source",
+    "load_c_version",
+]

@@ -1,24 +1,38 @@
 /*
  * pagefuzz's kernel header for `c:FILE.c` versions (impls/cversion.py).
  *
- * What 2.6.1-mm code of mm/page-writeback.c around operate_on_page_range() uses, and nothing
- * else: the types, struct page, struct pagevec, struct address_space, struct writeback_control,
- * the constants and the page-cache calls. pagefuzz puts this text in front of the user's file
- * (the file needs no #include), compiles both with the system C compiler (-std=gnu11), and runs
- * the result inside the simulated world: every kernel call below goes to the world's own
- * function, the one the Python versions call (`k.lock_page`, `k.pagevec_lookup`, ...), and where
- * the world sleeps or passes a named point (`lookup`, `page`) the C frame is suspended and later
- * resumed (greenlet).
+ * What the kernel code under test uses, and nothing else: the types, struct page, struct
+ * pagevec, struct address_space, struct writeback_control, the constants and the page-cache
+ * calls. Two eras, chosen by PF_ERA, which the bridge defines before this text from the
+ * function the user's file defines:
+ *
+ * - 200401 (the seed's): operate_on_page_range, page_writer and page_waiter of 2.6.1-mm
+ *   mm/page-writeback.c;
+ * - 200407 (kernel-model-2004-07.md): wait_on_page_writeback_range_wq of the July 2004 -mm
+ *   mm/filemap.c (patch 17); adds the tagged lookup, mapping->flags with AS_EIO/AS_ENOSPC and
+ *   test_and_clear_bit, cond_resched, and passes the named point `page` in
+ *   wait_on_page_writeback_wq (J20).
+ *
+ * pagefuzz puts this text in front of the user's file (the file needs no #include), compiles
+ * both with the system C compiler (-std=gnu11), and runs the result inside the simulated
+ * world: every kernel call below goes to the world's own function, the one the Python versions
+ * call (`k.lock_page`, `k.pagevec_lookup_tag`, ...), and where the world sleeps or passes a
+ * named point (`lookup`, `page`) the C frame is suspended and later resumed (greenlet).
  *
  * A `struct page` is a handle for one of the world's pages: its `index` and `mapping` are
  * refreshed from the world after every call into it, so C reads what the world holds.
  * `mapping` is NULL once the page has left the file, else the one file's address_space (the
- * `mapping` argument of operate_on_page_range). Flags are read through the calls (PageError...).
+ * `mapping` argument of operate_on_page_range or wait_on_page_writeback_range_wq). Flags are
+ * read through the calls (PageError...).
  *
  * Names starting with pf_ belong to the bridge.
  */
 #ifndef PAGEFUZZ_KERNEL_H
 #define PAGEFUZZ_KERNEL_H
+
+#if !defined(PF_ERA) || (PF_ERA != 200401 && PF_ERA != 200407)
+#error "PF_ERA is the bridge's: 200401 or 200407"
+#endif
 
 #include <setjmp.h>
 #include <stddef.h>
@@ -43,6 +57,9 @@ typedef long long pf_loff_t;
 #endif
 #ifndef EAGAIN
 #define EAGAIN 11
+#endif
+#ifndef ENOSPC
+#define ENOSPC 28
 #endif
 #define EIOCBRETRY 530
 
@@ -81,6 +98,9 @@ struct address_space_operations {
 };
 
 struct address_space {
+	/* AS_EIO, AS_ENOSPC: the world's bits, read and cleared only through test_and_clear_bit
+	 * (the field itself holds nothing: it is the address that names them). */
+	unsigned long flags;
 	struct address_space_operations *a_ops;
 };
 
@@ -124,6 +144,8 @@ extern struct address_space pf_mapping;
 
 /* Calls into the world (Python, through cffi's extern "Python"). */
 static int pf_cb_lookup(struct pagevec *pvec, unsigned long start, unsigned nr, pgoff_t *next);
+static int pf_cb_lookup_tag(struct pagevec *pvec, pgoff_t *index, int tag, unsigned nr);
+static int pf_cb_test_and_clear_bit(int nr, int of_mapping);
 static int pf_cb_pagevec_release(struct pagevec *pvec);
 static int pf_cb_page_ref(struct page *page, int delta);
 static int pf_cb_lock_page(struct page *page);
@@ -153,11 +175,16 @@ extern const char *pf_func;
 
 enum { PF_LOCKED, PF_DIRTY, PF_WRITEBACK, PF_ERROR };
 
-/* The user's three functions; static or not, they are defined in the user's file. */
+/* The user's functions; static or not, they are defined in the user's file. */
+#if PF_ERA == 200401
 static ssize_t operate_on_page_range(struct address_space *mapping, loff_t pos, size_t count,
 				     int (*operator)(struct page *));
 static int page_writer(struct page *page);
 static int page_waiter(struct page *page);
+#else
+static ssize_t wait_on_page_writeback_range_wq(struct address_space *mapping,
+					       pgoff_t start, pgoff_t end, wait_queue_t *wait);
+#endif
 
 /* ------------------------------------------------------------- mm/swap.c, linux/pagevec.h */
 
@@ -232,11 +259,16 @@ static inline void pf_unlock_page(struct page *page)
 #define PageWriteback(page) (PF_AT(), pf_check(pf_cb_page_flag((page), PF_WRITEBACK)))
 #define PageError(page) (PF_AT(), pf_check(pf_cb_page_flag((page), PF_ERROR)))
 
+#if PF_ERA == 200401
+/* The seed era's dirty clear before write-out (rule 20). Not in the July era: its write-out is
+ * the world's (J14), and 2.6.7's test_clear_page_dirty also clears the DIRTY tag (J3), which
+ * this call does not. */
 static inline int pf_test_clear_page_dirty(struct page *page)
 {
 	return pf_check(pf_cb_test_clear_page_dirty(page));
 }
 #define test_clear_page_dirty(page) (PF_AT(), pf_test_clear_page_dirty(page))
+#endif
 
 static inline void pf_wait_on_page_writeback(struct page *page)
 {
@@ -246,12 +278,52 @@ static inline void pf_wait_on_page_writeback(struct page *page)
 
 /* 0 at once if no writeback; an AIO wait entry is queued and -EIOCBRETRY returned; a
  * synchronous task (wait NULL) sleeps until the writeback bit clears. `wait` must be
- * current->io_wait. */
+ * current->io_wait. In the July era the named point `page` comes first (J20: right before the
+ * wait, as the Python walks `yield PAGE` before calling it); in the seed's it comes in the
+ * trampoline through which operate_on_page_range calls its operator (R11). */
 static inline int pf_wait_on_page_writeback_wq(struct page *page, wait_queue_t *wait)
 {
+#if PF_ERA == 200407
+	pf_check(pf_cb_point_page());
+#endif
 	return pf_check(pf_cb_wait_on_page_writeback_wq(page, wait != NULL));
 }
 #define wait_on_page_writeback_wq(page, wait) (PF_AT(), pf_wait_on_page_writeback_wq((page), (wait)))
+
+#if PF_ERA == 200407
+/* ------------------------------------- the July 2004 era: 2.6.7 linux/fs.h, pagemap.h, pagevec.h */
+
+/* The radix-tree tags of a page-cache slot (J1), as 2.6.9 include/linux/fs.h numbers them. */
+#define PAGECACHE_TAG_DIRTY 0
+#define PAGECACHE_TAG_WRITEBACK 1
+
+/* The mapping's error bits (2.6.9 include/linux/pagemap.h: __GFP_BITS_SHIFT + 0, + 1). */
+#define AS_EIO 20
+#define AS_ENOSPC 21
+
+/* find_get_pages_tag (J4, J5): up to nr_pages pages at or after *index whose slot carries tag,
+ * ascending, no upper bound, each referenced; *index becomes one past the last page returned
+ * (unchanged when none is). The named point `lookup` follows (J20). */
+static inline unsigned pf_pagevec_lookup_tag(struct pagevec *pvec, struct address_space *mapping,
+					     pgoff_t *index, int tag, unsigned nr_pages)
+{
+	(void) mapping;
+	return pf_check(pf_cb_lookup_tag(pvec, index, tag, nr_pages));
+}
+#define pagevec_lookup_tag(pvec, mapping, index, tag, nr) (PF_AT(), \
+	pf_pagevec_lookup_tag((pvec), (mapping), (index), (tag), (nr)))
+
+/* Only AS_EIO and AS_ENOSPC of mapping->flags are bits of the world (J17 step 3, J19); any
+ * other bit or address is the bridge's error. */
+static inline int pf_test_and_clear_bit(int nr, volatile unsigned long *addr)
+{
+	return pf_check(pf_cb_test_and_clear_bit(nr, addr == &pf_mapping.flags));
+}
+#define test_and_clear_bit(nr, addr) (PF_AT(), pf_test_and_clear_bit((nr), (addr)))
+
+/* Not a scheduling point in the model (JR2). */
+#define cond_resched() ((void) 0)
+#endif /* PF_ERA == 200407 */
 
 /* ------------------------------------------------------------------------- linux/sched.h */
 

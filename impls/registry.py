@@ -3,7 +3,7 @@
 `c:FILE.c`, an installed plugin) is never added to it; the shell parses its name into a
 `VersionSpec` that builds it (fuzz/versions/resolve.py)."""
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Final
 
@@ -67,17 +67,6 @@ ERA_DEFAULT_VERSIONS: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
 
 #: The versions that ship with pagefuzz.
 BUILT_IN: Final = tuple(REGISTRY)
-
-
-def era_of_names(names: Sequence[str]) -> str:
-    """The one era of a list of versions: that of its built-in versions (a version from a file
-    is taken to be of the same era); the seed's era if none is built in. Versions of two eras
-    together are a ValueError naming them (a case runs in one era's world)."""
-    eras = {ERA_OF[n]: n for n in names if n in ERA_OF}
-    if len(eras) > 1:
-        shown = ", ".join(f"{name} ({era})" for era, name in sorted(eras.items()))
-        raise ValueError(f"versions of two eras cannot run together: {shown}")
-    return next(iter(eras), "2004-01")
 
 
 def built_in(era: str) -> tuple[str, ...]:

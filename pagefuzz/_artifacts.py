@@ -129,7 +129,8 @@ def _era_of_raw(path: Path) -> str:
     """The era fuzzer bytes decode in: that of the campaign they came from (its campaign.json's
     versions, up to three directories up: OUT/findings/raw/, OUT/crashes/, OUT/libfuzzer-
     corpus/); the seed's era for bytes found nowhere in a campaign."""
-    from pagefuzz.impls.registry import era_of_names
+    from pagefuzz.fuzz.versions.resolve import era_of_names
+    from pagefuzz.fuzz.versions.spec import VersionLoadError
 
     for parent in list(path.resolve().parents)[:3]:
         summary = parent / "campaign.json"
@@ -137,7 +138,7 @@ def _era_of_raw(path: Path) -> str:
             try:
                 versions = json.loads(summary.read_text(encoding="utf-8")).get("versions", [])
                 return era_of_names([v for v in versions if isinstance(v, str)])
-            except (OSError, UnicodeDecodeError, ValueError, AttributeError):
+            except (OSError, UnicodeDecodeError, ValueError, AttributeError, VersionLoadError):
                 return "2004-01"
     return "2004-01"
 

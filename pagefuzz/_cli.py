@@ -378,10 +378,11 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--corpus", type=Path, default=Path("corpus"))
     bench.add_argument(
         "--part",
-        choices=("all", "core", "speed", "c-versions", "mutants", "reliability", "memory"),
+        choices=("all", "core", "speed", "c-versions", "mutants", "reliability", "memory", "july"),
         default="all",
         help="measure only this part again, keeping the others from the last run (core: "
-        "the trivial-target rates, engines, explorer, minimiser and corpus regression)",
+        "the trivial-target rates, engines, explorer, minimiser and corpus regression; july: "
+        "the July 2004 era's evaluation rate, corpus regression and explorer)",
     )
     bench.add_argument(
         "--baseline",

@@ -212,7 +212,8 @@ def command(args: argparse.Namespace) -> int:
     merge shard certificates; the exit code (docs/explore.md)."""
     from pagefuzz._exits import EXIT_INTERRUPTED, EXIT_MISMATCH, EXIT_OK
     from pagefuzz._versions import versions_or_default
-    from pagefuzz.impls.registry import ERA_DEFAULT_VERSIONS, era_of_names
+    from pagefuzz.fuzz.versions.resolve import era_for
+    from pagefuzz.impls.registry import ERA_DEFAULT_VERSIONS
 
     if args.merge:
         cert = run_merge(make_console(), args.merge, args.out, args.json)
@@ -229,13 +230,9 @@ def command(args: argparse.Namespace) -> int:
                 raise CaseFileError(f"--shard: {exc}") from None
         given = versions_or_default(args.versions) if args.versions else None
         try:
-            era = era_of_names(given) if given else (args.era or "2004-01")
+            era = era_for(given, args.era)
         except ValueError as exc:
-            raise CaseFileError(f"--versions: {exc}") from None
-        if args.era is not None and era != args.era:
-            raise CaseFileError(
-                f"--era {args.era}: --versions {', '.join(given or [])} are of era {era}"
-            )
+            raise CaseFileError(str(exc)) from None
         bound = explore_bound(
             args.max_steps,
             args.pages,

@@ -7,9 +7,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from pagefuzz._casefile import CaseFileError
-from pagefuzz.fuzz.versions.resolve import resolve_name, resolve_recorded
+from pagefuzz.fuzz.versions.resolve import era_of, resolve_name, resolve_recorded
 from pagefuzz.fuzz.versions.spec import VersionLoadError
-from pagefuzz.impls.registry import DEFAULT_VERSIONS, ERA_DEFAULT_VERSIONS, ERA_OF
+from pagefuzz.impls.registry import DEFAULT_VERSIONS, ERA_DEFAULT_VERSIONS
 from pagefuzz.sim import Case
 
 
@@ -53,10 +53,11 @@ def versions_of_case(
 
 
 def of_era(names: list[str], path: Path, case: Case) -> list[str]:
-    """The versions among `names` written for the case's era (a version from a file is taken
-    to be of the seed's era); none is one `CaseFileError` line naming the case and its era."""
+    """The versions among `names` written for the case's era (a version from a file or a plugin
+    is of the era its loaded code says: fuzz/versions/resolve.py `era_of`); none is one
+    `CaseFileError` line naming the case and its era."""
     era = case.config.era
-    kept = [n for n in names if ERA_OF.get(n, "2004-01") == era]
+    kept = [n for n in names if era_of(n) == era]
     if not kept:
         raise CaseFileError(
             f"{path}: a case of era {era}, and none of the versions {', '.join(names)} is of "

@@ -148,6 +148,12 @@ def trylock_page(k: World, ctx: Actor, page: Page) -> bool:
 
 def unlock_page(k: World, ctx: Actor, page: Page) -> None:
     """Clear the lock bit, then wake every entry on the page's queue (rule 7)."""
+    clear_page_locked(k, ctx, page)
+    wake_up_page(k, ctx.name, page)
+
+
+def clear_page_locked(k: World, ctx: Actor, page: Page) -> None:
+    """unlock_page's first half in both eras: clear the lock bit (a BUG if it was clear)."""
     if not page.locked:
         # A case's own unlock_page step on an unlocked page is the case's doing.
         by_case = isinstance(ctx, Task) and ctx.doing == "unlock_page"
@@ -160,7 +166,6 @@ def unlock_page(k: World, ctx: Actor, page: Page) -> None:
     page.lock_owner = None
     page.task_locked = False
     k.log(ctx.name, Message.UNLOCK, (page.index,), page)
-    wake_up_page(k, ctx.name, page)
 
 
 def wake_up_page(k: World, waker: str, page: Page) -> None:

@@ -238,7 +238,8 @@ def test_unknown_version_is_named_under_the_flag_typed(
     err = capsys.readouterr().err
     assert err == (
         f"pagefuzz: error: {flag}: unknown version 'psot'; known: "
-        "pre, post, recheck-locked, reference, fixed, p17, p19, y2005, y2005-fixed, july-reference\n"
+        "pre, post, recheck-locked, reference, fixed, "
+        "p17, p19, y2005, y2005-fixed, july-reference\n"
     )
     assert list(tmp_path.iterdir()) == []
 

@@ -17,7 +17,8 @@ from pagefuzz.fuzz.campaign.worker import random_bytes
 from pagefuzz.fuzz.explore.search import explore
 from pagefuzz.fuzz.explore.space import Bound
 from pagefuzz.fuzz.generation.decode import decode
-from pagefuzz.impls.registry import ERA_DEFAULT_VERSIONS, built_in, era_of_names, get_version
+from pagefuzz.fuzz.versions.resolve import era_of_names
+from pagefuzz.impls.registry import ERA_DEFAULT_VERSIONS, built_in, get_version
 from pagefuzz.oracle.evaluate import evaluate
 from pagefuzz.sim.case import InvalidCase, parse_case
 from pagefuzz.sim.world import EraMismatch, World, run_case
@@ -108,8 +109,8 @@ def test_a_version_runs_only_in_its_own_era() -> None:
 def test_the_eras_versions() -> None:
     assert ERA_DEFAULT_VERSIONS["2004-07"] == ("p17", "p19", "y2005")
     assert built_in("2004-07") == ("p17", "p19", "y2005", "y2005-fixed", "july-reference")
-    assert era_of_names(["p19", "c:mine.c"]) == "2004-07"
-    assert era_of_names(["c:mine.c"]) == "2004-01"
+    assert era_of_names(["p19", "y2005-fixed"]) == "2004-07"
+    assert era_of_names([]) == "2004-01"
     with pytest.raises(ValueError, match=r"two eras cannot run together: post \(2004-01\), p19"):
         era_of_names(["post", "p19"])
 
@@ -215,3 +216,21 @@ def test_the_corpus_holds_both_eras_and_every_case_meets_its_expectation() -> No
 def test_a_run_of_the_era_is_deterministic() -> None:
     case = decode(bytes(range(40)), "2004-07")
     assert repr(run_case(case, get_version("p17"))) == repr(run_case(case, get_version("p17")))
+
+
+def test_versions_of_two_eras_or_against_era_are_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A campaign or an exploration runs in one era: versions of two eras, or versions against
+    --era, are refused before anything is written (exit 2, one line naming the flag)."""
+    assert main(["fuzz", "--versions", "pre,p19", "--time", "5", "--out", str(tmp_path / "c")]) == 2
+    assert capsys.readouterr().err == (
+        "pagefuzz: error: --versions: versions of two eras cannot run together: pre (2004-01), "
+        "p19 (2004-07)\n"
+    )
+    argv = ["explore", "--era", "2004-01", "--versions", "p19", "--max-steps", "2"]
+    assert main([*argv, "--out", str(tmp_path / "x")]) == 2
+    assert capsys.readouterr().err == (
+        "pagefuzz: error: --era 2004-01: --versions p19 are of era 2004-07\n"
+    )
+    assert list(tmp_path.iterdir()) == []

@@ -144,10 +144,10 @@ def _observed() -> dict[str, object]:
 def test_rewording_every_message_changes_no_state_key_and_no_verdict(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Every example (both eras') in every default version of its era, once as worded and once with every message
-    reworded to one and the same line that shows none of its values: all state keys after each
-    step, all verdicts, and all differentials (class, signature, where the first divergence is)
-    are equal. The lines themselves did change."""
+    """Every example (both eras') in every default version of its era, once as worded and once
+    with every message reworded to one and the same line that shows none of its values: all
+    state keys after each step, all verdicts, and all differentials (class, signature, where
+    the first divergence is) are equal. The lines themselves did change."""
     before = _observed()
     for message in MESSAGES:
         monkeypatch.setitem(events.TEMPLATES, message, "something happened")

@@ -327,7 +327,8 @@ def test_corrupt_campaign_summary_is_refused_on_resume(tmp_path: Path) -> None:
     assert "Traceback" not in proc.stderr
     assert proc.stderr.strip().splitlines() == [
         f"pagefuzz: error: {out / 'campaign.json'}: versions: unknown version 'nosuch'; "
-        "known: pre, post, recheck-locked, reference, fixed, p17, p19, y2005, y2005-fixed, july-reference"
+        "known: pre, post, recheck-locked, reference, fixed, "
+        "p17, p19, y2005, y2005-fixed, july-reference"
     ]
     assert not (out / "workers").exists()
 

@@ -308,6 +308,46 @@ def measure_reliability(inputs: int, kills: int, log: Callable[[str], None]) -> 
     }
 
 
+def measure_july(quick: bool, corpus: Path, log: Callable[[str], None]) -> dict[str, Any]:
+    """The July 2004 era (docs/model.md, "Eras"): evaluation rate of random cases of the era in
+    its default versions (judged, no timelines, CPU seconds of this process), the era's corpus
+    regression, and one exploration of the explorer's benchmark bound in the era. There is no
+    baseline to compare with: the era is new; the figures are for the next change to compare."""
+    from pagefuzz.impls.registry import ERA_DEFAULT_VERSIONS
+
+    versions = list(ERA_DEFAULT_VERSIONS["2004-07"])
+    count = 300 if quick else 1500
+    rng = random.Random(1)
+    cases = [decode(random_bytes(rng), "2004-07") for _ in range(count)]
+    evaluator = Evaluator(versions, events=False)
+    for case in cases[:50]:
+        evaluator.evaluate(case)
+    started = time.process_time()
+    failures = sum(len(evaluator.evaluate(case).failures) for case in cases)
+    seconds = time.process_time() - started
+    log(f"  era 2004-07: {count} random cases in {seconds:.2f} s CPU ({count / seconds:.0f}/s)")
+    era_cases = [c for _p, c in corpus_cases(corpus) if c.config.era == "2004-07"]
+    built = [get_version(name) for name in versions]
+    started = time.perf_counter()
+    for case in era_cases:
+        evaluate(replace(case, expect=None), built)
+    per_case = (time.perf_counter() - started) / max(1, len(era_cases))
+    log(f"  era 2004-07 corpus: {len(era_cases)} cases, {per_case * 1000:.1f} ms per case")
+    explore_s = 5.0 if quick else 60.0
+    bound = Bound(max_steps=30, pages=2, iocbs=2, queues=2, era="2004-07")
+    cert = explore(bound, versions, time.monotonic, seconds_max=explore_s)
+    log(
+        f"  era 2004-07 explore: depth {cert.depth_done} closed, {cert.states} states "
+        f"in {cert.seconds:.1f} s"
+    )
+    return {
+        "versions": versions,
+        "eval": {"cases": count, "cpu_seconds": seconds, "failures": failures},
+        "regression": {"cases": len(era_cases), "ms_per_case": per_case * 1000},
+        "explore": cert.summary(),
+    }
+
+
 def measure_part(
     part: str, quick: bool, repo: Path, baseline: str, log: Callable[[str], None]
 ) -> dict[str, Any]:
@@ -327,6 +367,8 @@ def measure_part(
     if part == "reliability":
         inputs, kills = (500, 1) if quick else (20000, 3)
         return measure_reliability(inputs, kills, log)
+    if part == "july":
+        return measure_july(quick, repo / "corpus", log)
     raise ValueError(f"unknown bench part {part!r}")
 
 
@@ -341,7 +383,7 @@ QUICK_MUTANTS: Final = (
 
 #: The parts `pagefuzz bench --part` can measure again on their own, in the order a whole run
 #: measures them (after the engine, explorer, minimiser and corpus figures).
-PARTS: Final = ("speed", "c_versions", "mutants", "reliability", "memory")
+PARTS: Final = ("speed", "c_versions", "mutants", "reliability", "memory", "july")
 
 
 def measure_core(quick: bool, corpus: Path, log: Callable[[str], None]) -> dict[str, Any]:

@@ -88,6 +88,7 @@ def render(results: dict[str, Any], command: str) -> str:
         *_mutant_lines(results.get("mutants")),
         *_reliability_lines(results.get("reliability")),
         *_memory_lines(results.get("memory")),
+        *_july_lines(results.get("july")),
         PROFILE_NOTES,
     ]
     return "\n".join(lines)
@@ -236,6 +237,26 @@ def _memory_lines(mem: dict[str, Any] | None) -> list[str]:
         "",
     ]
     return lines
+
+
+def _july_lines(july: dict[str, Any] | None) -> list[str]:
+    if not july:
+        return []
+    e, g, x = july["eval"], july["regression"], july["explore"]
+    return [
+        "## The July 2004 era",
+        "",
+        f"Versions {', '.join(july['versions'])}; no baseline (the era is new: these figures are "
+        "what the next change compares with).",
+        "",
+        f"- evaluation: {e['cases']} random cases of the era in {e['cpu_seconds']:.2f} s of CPU, "
+        f"{e['cases'] / e['cpu_seconds']:.0f} cases/s ({e['failures']} failures);",
+        f"- corpus regression: {g['cases']} cases of the era, {g['ms_per_case']:.1f} ms per case;",
+        f"- explore `{x['bound']}`: depth {x['depth_closed']} closed, "
+        f"{x['states']:,} distinct states, {x['schedules']:,} schedules in "
+        f"{x['seconds']:.1f} s.",
+        "",
+    ]
 
 
 def _reliability_lines(rel: dict[str, Any] | None) -> list[str]:

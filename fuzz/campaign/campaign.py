@@ -28,9 +28,14 @@ from pagefuzz.fuzz.campaign.supervisor import Supervisor
 from pagefuzz.fuzz.campaign.target import Evaluator
 from pagefuzz.fuzz.files import read_json
 from pagefuzz.fuzz.versions.isolation import TIMEOUT_ENV, set_timeout, timeout_s
-from pagefuzz.fuzz.versions.resolve import records_of, resolve_recorded, resolve_versions
+from pagefuzz.fuzz.versions.resolve import (
+    era_for,
+    records_of,
+    resolve_recorded,
+    resolve_versions,
+)
 from pagefuzz.fuzz.versions.spec import VersionLoadError, parse_records
-from pagefuzz.impls.registry import ERA_DEFAULT_VERSIONS, era_of_names
+from pagefuzz.impls.registry import ERA_DEFAULT_VERSIONS
 from pagefuzz.oracle.evaluate import FindingKey
 from pagefuzz.sim import parse_case
 
@@ -144,13 +149,9 @@ class Campaign:
                 f"--era: unknown era {request.era!r}; eras: {', '.join(ERA_DEFAULT_VERSIONS)}"
             )
         try:
-            era = era_of_names(versions) if versions else (request.era or "2004-01")
+            era = era_for(versions, request.era)
         except ValueError as exc:
-            raise CampaignError(f"--versions: {exc}") from None
-        if request.era is not None and era != request.era:
-            raise CampaignError(
-                f"--era {request.era}: --versions {', '.join(versions or [])} are of era {era}"
-            )
+            raise CampaignError(str(exc)) from None
         campaign = cls(
             out,
             engine or DEFAULT_ENGINE,

@@ -16,8 +16,7 @@ from pagefuzz.fuzz.campaign.store import shown_path
 from pagefuzz.fuzz.campaign.summary import NotRefound, Refound
 from pagefuzz.fuzz.campaign.target import Evaluator
 from pagefuzz.fuzz.files import corpus_cases
-from pagefuzz.fuzz.versions.resolve import spec_of
-from pagefuzz.impls.registry import era_of_names
+from pagefuzz.fuzz.versions.resolve import era_of_names, spec_of
 from pagefuzz.oracle.evaluate import FindingKey
 
 

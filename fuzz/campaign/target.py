@@ -27,8 +27,7 @@ from typing import Final
 from pagefuzz.fuzz.campaign.store import CampaignStore, read_known
 from pagefuzz.fuzz.files import write_json_atomic
 from pagefuzz.fuzz.versions.isolation import HostedVersion
-from pagefuzz.fuzz.versions.resolve import records_of, versions_of
-from pagefuzz.impls.registry import era_of_names
+from pagefuzz.fuzz.versions.resolve import era_of_names, records_of, versions_of
 from pagefuzz.oracle.evaluate import Evaluation, Failure, evaluate
 from pagefuzz.sim import Case, Version
 

@@ -102,7 +102,15 @@ class Server:
         self.runners: dict[int, _Runner] = {}
 
     def ready(self) -> dict[str, Any]:
-        return {"name": self.cls.name, "source_file": self.cls.source_file, "pid": os.getpid()}
+        # The era goes back with `ready`: only the loaded code says which world it is written
+        # for (a C file's is decided by the function it defines, impls/cversion.py), and the
+        # shell picks each case's versions by era (pagefuzz/_versions.py).
+        return {
+            "name": self.cls.name,
+            "source_file": self.cls.source_file,
+            "pid": os.getpid(),
+            "era": self.cls.era,
+        }
 
     def serve(self) -> None:
         while True:

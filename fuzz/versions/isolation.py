@@ -419,6 +419,16 @@ class HostedVersion:
         """Load the code (in the fork server): VersionLoadError, one line, if it cannot be."""
         self.host.start()
 
+    @property
+    def era(self) -> str:
+        """The era of the world the version's code is written for (sim/world.py `Version.era`),
+        as its fork server found it on the loaded class: a file's era is known only once its
+        code is loaded (a C file's from the function it defines, a Python file's from its
+        class)."""
+        self.start()
+        assert self.host.server is not None
+        return str(self.host.server.info.get("era", "2004-01"))
+
     def run(self, case: Case, events: bool) -> RunRecord | Judged:
         """One run: the whole record with `events` (judged here), else judged in the runner."""
         return self.submit(case, events)()

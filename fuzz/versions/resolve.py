@@ -22,7 +22,7 @@ from pagefuzz.fuzz.versions.spec import (
     parse_records,
     parse_spec,
 )
-from pagefuzz.impls.registry import REGISTRY, get_version
+from pagefuzz.impls.registry import ERA_OF, REGISTRY, get_version
 from pagefuzz.sim.case import VersionRecord
 from pagefuzz.sim.world import Version
 
@@ -64,6 +64,43 @@ def version_of(name: str) -> Version | HostedVersion:
 
 def versions_of(names: Sequence[str]) -> list[Version | HostedVersion]:
     return [version_of(name) for name in names]
+
+
+def era_of(name: str) -> str:
+    """The era of a resolved identity: a built-in version's from the registry; a version from
+    outside the package as its fork server loaded it (`HostedVersion.era`: a `c:` file defining
+    wait_on_page_writeback_range_wq is of the July 2004 era, a `py:` file's class says)."""
+    if name in ERA_OF and not is_external(name):
+        return ERA_OF[name]
+    return version_of(name).era
+
+
+def era_of_names(names: Sequence[str]) -> str:
+    """The one era of resolved versions, each its own (`era_of`: a file's as its code says);
+    the seed's era for none. Versions of two eras together are a ValueError naming them (a
+    case runs in one era's world)."""
+    eras: dict[str, str] = {}
+    for name in names:
+        eras.setdefault(era_of(name), name)
+    if len(eras) > 1:
+        shown = ", ".join(f"{name} ({era})" for era, name in sorted(eras.items()))
+        raise ValueError(f"versions of two eras cannot run together: {shown}")
+    return next(iter(eras), "2004-01")
+
+
+def era_for(versions: Sequence[str] | None, era: str | None) -> str:
+    """The era a command runs in: that of its `--versions` (one era), else `--era`, else the
+    seed's. A ValueError line naming the flag when they disagree, or when `--versions` mixes
+    two eras."""
+    if not versions:
+        return era or "2004-01"
+    try:
+        theirs = era_of_names(versions)
+    except ValueError as exc:
+        raise ValueError(f"--versions: {exc}") from None
+    if era is not None and theirs != era:
+        raise ValueError(f"--era {era}: --versions {', '.join(versions)} are of era {theirs}")
+    return theirs
 
 
 def resolve_name(given: str) -> str:

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from pagefuzz.sim.actors import Actor, Iocb, Task, WaitEntry, request_id
+from pagefuzz.sim.actors import Actor, Iocb, WaitEntry, request_id
 from pagefuzz.sim.cint import EIOCBRETRY, PAGEVEC_SIZE
 from pagefuzz.sim.events import Message
-from pagefuzz.sim.filemap import page_waitqueue
+from pagefuzz.sim.filemap import clear_page_locked, page_waitqueue
 from pagefuzz.sim.mm import Page
 from pagefuzz.sim.points import SLEEP, Gen
 
@@ -89,17 +89,7 @@ def lock_page(k: World, ctx: Actor, page: Page) -> Gen[None]:
 
 def unlock_page(k: World, ctx: Actor, page: Page) -> None:
     """Clear the lock bit, then wake_up_page (J7)."""
-    if not page.locked:
-        by_case = isinstance(ctx, Task) and ctx.doing == "unlock_page"
-        k.bug(
-            "unlock-unlocked-page",
-            f"{ctx.name} unlocks p{page.index}, which is not locked",
-            by_case=by_case,
-        )
-    page.locked = False
-    page.lock_owner = None
-    page.task_locked = False
-    k.log(ctx.name, Message.UNLOCK, (page.index,), page)
+    clear_page_locked(k, ctx, page)
     wake_up_page(k, ctx.name, page)
 
 
@@ -166,18 +156,7 @@ def wait_on_page_writeback(k: World, ctx: Actor, page: Page) -> Gen[None]:
 def wait_on_page_writeback_wq(k: World, ctx: Actor, page: Page) -> Gen[int]:
     """J11: 0 at once without writeback; an AIO entry (ctx.io_wait) is queued at the head if on
     no queue and -EIOCBRETRY returned with it left queued; a synchronous caller sleeps."""
-    if not page.writeback:
-        k.log(ctx.name, Message.WAIT_IDLE, (page.index,), page)
-        return 0
-    wait = ctx.io_wait
-    if wait is not None:
-        if wait.queue is None:
-            k.waits.queues[page_waitqueue(k, page)].add(wait)
-        k.log(ctx.name, Message.QUEUE, (page.index, wait.queue), page)
-        return -EIOCBRETRY
-    yield from wait_on_page_writeback(k, ctx, page)
-    k.log(ctx.name, Message.WAIT_DONE, (page.index,), page)
-    return 0
+    return (yield from _wait_writeback(k, ctx, page, keyed=False))
 
 
 def wait_on_page_writeback_bit(k: World, ctx: Actor, page: Page) -> Gen[int]:
@@ -185,14 +164,22 @@ def wait_on_page_writeback_bit(k: World, ctx: Actor, page: Page) -> Gen[int]:
     the 2005 form calls: as J11, but an AIO entry is a wait-bit entry keyed by (page,
     writeback), which ignores every wake-up but its own page's writeback ending. A synchronous
     caller waits as wait_on_page_writeback does (its own entry is filtered the same way)."""
+    return (yield from _wait_writeback(k, ctx, page, keyed=True))
+
+
+def _wait_writeback(k: World, ctx: Actor, page: Page, keyed: bool) -> Gen[int]:
+    """The body both waits share: 0 without writeback; the AIO entry queued at the head if it is
+    on no queue (`keyed`: a wait-bit entry, keyed by the page and its writeback bit), and
+    -EIOCBRETRY; a synchronous caller sleeps until writeback ends."""
     if not page.writeback:
         k.log(ctx.name, Message.WAIT_IDLE, (page.index,), page)
         return 0
     wait = ctx.io_wait
     if wait is not None:
         if wait.queue is None:
-            wait.page = page
-            wait.bit = "writeback"
+            if keyed:
+                wait.page = page
+                wait.bit = "writeback"
             k.waits.queues[page_waitqueue(k, page)].add(wait)
         k.log(ctx.name, Message.QUEUE, (page.index, wait.queue), page)
         return -EIOCBRETRY

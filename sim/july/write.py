@@ -92,13 +92,7 @@ def generic_file_aio_write(k: World, iocb: Iocb) -> Gen[int]:
     if iocb.synced:
         ret = count
     else:
-        locked = _locked(k, "copy")
-        if locked:
-            yield from down(k, iocb)
-        ret = yield from k.copy_pages(iocb, req, pos, count)
-        iocb.pos = pos + ret
-        if locked:
-            up(k, iocb)
+        ret = yield from _copy(k, iocb, req, pos, count)
     if ret > 0:
         err = yield from k.version.sync_page_range(k, iocb, pos, ret)
         k.log(iocb.name, Message.SYNC, (pos, ret, err))
@@ -114,15 +108,24 @@ def generic_file_aio_write(k: World, iocb: Iocb) -> Gen[int]:
     return ret
 
 
+def _copy(k: World, ctx: Actor, req: Request, pos: int, count: int) -> Gen[int]:
+    """The copy under i_sem (unless config.i_sem leaves it out); an iocb's ki_pos moves to
+    pos + copied, as the buffered loop's `*ppos = pos` does (J22)."""
+    locked = _locked(k, "copy")
+    if locked:
+        yield from down(k, ctx)
+    copied = yield from k.copy_pages(ctx, req, pos, count)
+    if isinstance(ctx, Iocb):
+        ctx.pos = pos + copied
+    if locked:
+        up(k, ctx)
+    return copied
+
+
 def generic_file_write(k: World, task: Task, req: Request) -> Gen[None]:
     """A blocking O_SYNC write(2) (J24): copy under i_sem, then sync_page_range; an error
     replaces the count, a positive result is ignored (no short writes in this era)."""
-    locked = _locked(k, "copy")
-    if locked:
-        yield from down(k, task)
-    ret = yield from k.copy_pages(task, req, req.pos, req.count)
-    if locked:
-        up(k, task)
+    ret = yield from _copy(k, task, req, req.pos, req.count)
     if ret > 0:
         err = yield from k.version.sync_page_range(k, task, req.pos, ret)
         k.log(task.name, Message.SYNC, (req.pos, ret, err))
@@ -134,12 +137,7 @@ def generic_file_write(k: World, task: Task, req: Request) -> Gen[None]:
 
 def buffered_write(k: World, task: Task, req: Request) -> Gen[None]:
     """A buffered write(2): the copy under i_sem, nothing synced."""
-    locked = _locked(k, "copy")
-    if locked:
-        yield from down(k, task)
-    copied = yield from k.copy_pages(task, req, req.pos, req.count)
-    if locked:
-        up(k, task)
+    copied = yield from _copy(k, task, req, req.pos, req.count)
     k.complete_request(req, task, copied)
 
 
