@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Final
 
@@ -17,6 +18,14 @@ from pagefuzz._report_analysis import (
     Finding,
     Report,
     violation_seq,
+)
+from pagefuzz._report_july import (
+    JULY_VERSIONS,
+    JulyFinding,
+    JulyReport,
+    choice_words,
+    explanation,
+    july_answer_lines,
 )
 from pagefuzz._report_markdown import SUMMARY_LEGEND, anchor, answer_lines, found_by_text
 from pagefuzz._report_plots import campaign_plots
@@ -176,14 +185,14 @@ def _verdict_cell(violations: list[Violation]) -> str:
     )
 
 
-def _lanes(f: Finding) -> str:
-    versions = list(REPORT_VERSIONS)
+def _lanes(f: Finding | JulyFinding, versions: Sequence[str] = REPORT_VERSIONS) -> str:
+    records = f.evaluation.records
     verdicts = {v: list(f.evaluation.verdicts[v].violations) for v in versions}
     steps = sorted(
-        {e.step for v in versions for e in f.records[v].events if e.kind in LANE_KINDS}
+        {e.step for v in versions for e in records[v].events if e.kind in LANE_KINDS}
         | {x.step for v in versions for x in verdicts[v]}
     )
-    own = {v: " class='own'" if v == f.version else "" for v in versions}
+    own = {v: " class='own'" if v == f.key.version else "" for v in versions}
     head = "".join(f"<th{own[v]}>{html.escape(v)}</th>" for v in versions)
     verdict_row = "".join(f"<td>{_verdict_cell(verdicts[v])}</td>" for v in versions)
     rows = [f"<tr><th>step</th>{head}</tr>", f"<tr><th>verdict</th>{verdict_row}</tr>"]
@@ -192,12 +201,44 @@ def _lanes(f: Finding) -> str:
         label = f"{step}" if step < len(f.case.steps) else f"{step}<br>drain"
         cells = "".join(
             f"<td data-version='{html.escape(v)}'>"
-            + lane_cell(f.records[v], step, [x for x in verdicts[v] if x.step == step])
+            + lane_cell(records[v], step, [x for x in verdicts[v] if x.step == step])
             + "</td>"
             for v in versions
         )
         rows.append(f"<tr><th>{label}</th>{cells}</tr>")
     return f"<table class='lanes'>{''.join(rows)}</table>"
+
+
+def _july_parts(r: JulyReport) -> list[str]:
+    """The July 2004 era's chapter: its answer, its summary and each finding's lanes in the
+    era's versions (the same facts as docs/findings.md's chapter)."""
+    head = "".join(f"<th>{html.escape(v)}</th>" for v in JULY_VERSIONS)
+    rows = [f"<tr><th>finding</th>{head}<th>on the minimal case</th></tr>"]
+    for f in r.findings:
+        marks = "".join(
+            "<td class='x'>x</td>" if f.shown_by[v] else "<td class='dot'>.</td>"
+            for v in JULY_VERSIONS
+        )
+        rows.append(
+            f"<tr><td><a href='#{anchor(f.key)}'><code>{html.escape(str(f.key))}</code></a>"
+            f"</td>{marks}<td>{html.escape(choice_words(f))}</td></tr>"
+        )
+    parts = [
+        "<h2 id='july'>The July 2004 rework (era 2004-07)</h2>",
+        md_html("\n".join(july_answer_lines(r))),
+        f"<table class='summary'>{''.join(rows)}</table>",
+    ]
+    for f in r.findings:
+        parts += [
+            f"<section id='{anchor(f.key)}'>",
+            f"<h3>{html.escape(str(f.key))}</h3>",
+            md_html(f"Minimal case `{f.path}`, {len(f.case.steps)} steps."),
+            md_html(explanation(f)),
+            _lanes(f, JULY_VERSIONS),
+            "<p><a href='#july'>back to the chapter</a></p>",
+            "</section>",
+        ]
+    return parts
 
 
 def render_html(out: Path, report: Report) -> Path:
@@ -250,6 +291,8 @@ def render_html(out: Path, report: Report) -> Path:
             "<p><a href='#summary'>back to the summary</a></p>",
             "</section>",
         ]
+    if report.july is not None:
+        parts += _july_parts(report.july)
     parts.append("<h2>Campaigns</h2>")
     for name, summary in report.campaigns:
         parts.append(

@@ -222,8 +222,8 @@ def _cert_verdict(cert: dict[str, Any], version: str) -> str:
     return verdict if isinstance(verdict, str) else ", ".join(sorted(verdict))
 
 
-def render_july(r: JulyReport) -> list[str]:
-    """The chapter, as Markdown lines."""
+def july_answer_lines(r: JulyReport) -> list[str]:
+    """The chapter's answer, as Markdown bullets (docs/findings.md and the HTML page)."""
     p17 = [f for f in r.findings if f.key.version == "p17"]
     p19 = [f for f in r.findings if f.key.version == "p19"]
     y2005 = [f for f in r.findings if f.key.version == "y2005"]
@@ -239,20 +239,7 @@ def render_july(r: JulyReport) -> list[str]:
     shortest = r.shortest()
     y2005_errors = [f for f in y2005 if any(s.error for s in f.case.steps)]
     y2005_defaults = [f for f in y2005 if f.holds_under[("full", True)] or str(f.key) in shortest]
-    out = [
-        "",
-        "## The July 2004 rework (era 2004-07)",
-        "",
-        "The -mm AIO O_SYNC path as posted on 2 Jul 2004 ([PATCH 0/22] against 2.6.7): a "
-        "DIRTY-tag range write-out and a WRITEBACK-tag wait walk replaced "
-        "`operate_on_page_range`. `p17` is patch 17's walk, `p19` patch 19's fix of SUSE bug "
-        '40701 (Chris Mason: "the aio code thinking the write is complete while we are still '
-        "waiting for some pages\"), `y2005` the June 2005 repost; `y2005-fixed` is pagefuzz's "
-        "candidate fix. Rules: kernel-model-2004-07.md (J1-J34), restated in "
-        "[model.md](model.md#eras-the-july-2004-rework-configera--2004-07).",
-        "",
-        "### The answer",
-        "",
+    return [
         f"- **Did patch 19 fix bug 40701?** {'Yes' if fixed_40701 else 'No'}: on the "
         f"hand-traced cases of the bug, {bug_words}.",
         f"- **Did it fix everything?** No: p19 has {len(p19)} findings of its own "
@@ -276,6 +263,27 @@ def render_july(r: JulyReport) -> list[str]:
         f"- **A fix:** `y2005-fixed` (below) passes {r.fixed_passes} of the era's {r.cases} "
         "corpus cases, shows none of the findings on their minimal cases, and has the "
         "certificates listed at the end.",
+    ]
+
+
+def render_july(r: JulyReport) -> list[str]:
+    """The chapter, as Markdown lines."""
+    shortest = r.shortest()
+    out = [
+        "",
+        "## The July 2004 rework (era 2004-07)",
+        "",
+        "The -mm AIO O_SYNC path as posted on 2 Jul 2004 ([PATCH 0/22] against 2.6.7): a "
+        "DIRTY-tag range write-out and a WRITEBACK-tag wait walk replaced "
+        "`operate_on_page_range`. `p17` is patch 17's walk, `p19` patch 19's fix of SUSE bug "
+        '40701 (Chris Mason: "the aio code thinking the write is complete while we are still '
+        "waiting for some pages\"), `y2005` the June 2005 repost; `y2005-fixed` is pagefuzz's "
+        "candidate fix. Rules: kernel-model-2004-07.md (J1-J34), restated in "
+        "[model.md](model.md#eras-the-july-2004-rework-configera--2004-07).",
+        "",
+        "### The answer",
+        "",
+        *july_answer_lines(r),
         "",
         "### Summary",
         "",
@@ -303,7 +311,7 @@ def render_july(r: JulyReport) -> list[str]:
         explored = f"{short[0]} steps ({short[1]})" if short else "-"
         out.append(
             f"| [`{f.key}`](#{str(f.key).replace('/', '').lower()}) | {marks} | "
-            f"{_choice_words(f)} | {explored} | "
+            f"{choice_words(f)} | {explored} | "
             f"{'; '.join(sorted(found.get(f.key, []))) or '-'} |"
         )
     out += ["", "### Findings of the era", ""]
@@ -322,12 +330,10 @@ def render_july(r: JulyReport) -> list[str]:
             + "; ".join(_step_words(s.to_json()) for s in f.case.steps)
             + f" (i_sem {f.case.config.i_sem}, io_error_sets_as_eio "
             f"{'true' if f.case.config.io_error_sets_as_eio else 'false'})",
-            f"- under the era's switches: {_choice_words(f)}",
+            f"- under the era's switches: {choice_words(f)}",
             *([f"- the oracle: {violation.line()}"] if violation is not None else []),
             "",
-            EXPLANATIONS.get(
-                (f.key.check, f.key.kind), "No explanation written yet: read the timeline."
-            ),
+            explanation(f),
             "",
         ]
     out += [
@@ -369,7 +375,14 @@ def render_july(r: JulyReport) -> list[str]:
     return out
 
 
-def _choice_words(f: JulyFinding) -> str:
+def explanation(f: JulyFinding) -> str:
+    """What the finding means (EXPLANATIONS), or a line saying none is written yet."""
+    return EXPLANATIONS.get(
+        (f.key.check, f.key.kind), "No explanation written yet: read the timeline."
+    )
+
+
+def choice_words(f: JulyFinding) -> str:
     """`every switch`, or the one switch value it needs when that says it all (JR4's
     completion path, J25's i_sem), else every combination it holds under."""
     if all(f.holds_under.values()):

@@ -97,9 +97,10 @@ def flush(k: World, index: int) -> None:
         k.log(k.vm.name, Message.FLUSH_IDLE, (index, page.flags()))
         return
     k.trylock_page(k.vm, page)
+    # Write-out clears the dirty flag (in the July 2004 era leaving the DIRTY tag, J3), then
+    # the era's writepage starts the I/O and unlocks (rule 20; J15).
     page.dirty = False
-    k.start_writeback(k.vm, page)
-    k.unlock_page(k.vm, page)
+    k.writepage(k.vm, page)
 
 
 def hold_page_lock(k: World, task: Task, index: int) -> Gen[None]:

@@ -324,7 +324,6 @@ class JulyWorld(World):
     wait_on_page_writeback_wq = july_filemap.wait_on_page_writeback_wq
     writepage = july_filemap.writepage
     end_page_writeback = july_filemap.end_page_writeback
-    flush = july_filemap.flush
     # the write paths (fs/aio.c, mm/filemap.c of the -mm series)
     aio_write = july_write.generic_file_aio_write
     aio_run_iocb = july_write.aio_run_iocb

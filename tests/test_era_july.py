@@ -234,3 +234,50 @@ def test_versions_of_two_eras_or_against_era_are_one_line(
         "pagefuzz: error: --era 2004-01: --versions p19 are of era 2004-07\n"
     )
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_report_has_the_eras_chapter_in_markdown_and_html(tmp_path: Path) -> None:
+    """docs/findings.md and the HTML page both answer for the era: the bug report's question
+    (yes, on both hand-traced cases), each of the era's 18 findings with its section, and in
+    the page the timelines of the era's four versions side by side."""
+    from pagefuzz._report import build
+    from pagefuzz._report_html import render_html
+
+    text, report = build(ROOT)
+    chapter = text[text.index("## The July 2004 rework (era 2004-07)") :]
+    assert "- **Did patch 19 fix bug 40701?** Yes: " in chapter
+    assert chapter.count("\n#### ") == len(report.july.findings) == 18
+    page = render_html(tmp_path / "h", report).read_text()
+    assert "<h2 id='july'>" in page
+    for f in report.july.findings:
+        assert f"<section id='{str(f.key).replace('/', '').lower()}'>" in page
+    assert "data-version='y2005-fixed'" in page
+
+
+@pytest.mark.parametrize(
+    "bound",
+    [
+        Bound(max_steps=4, pages=2, iocbs=2, queues=1, era="2004-07"),
+        Bound(
+            max_steps=3,
+            pages=2,
+            iocbs=1,
+            queues=1,
+            ops=("aio_write", "complete_io", "io_error", "sync_write", "lock_page", "unlock_page"),
+            era="2004-07",
+        ),
+    ],
+    ids=["default-ops", "errors-and-locks"],
+)
+def test_pruning_by_state_loses_nothing_in_the_era(bound: Bound) -> None:
+    """The state key covers the era's own state (tags, AS_EIO, i_sem, a wait entry's bit and
+    exclusivity): exploring with pruning finds the same findings with the same shortest lengths
+    as exploring every schedule, on bounds where both close."""
+    versions = ["p17", "p19", "y2005"]
+    pruned = explore(bound, versions, clock=lambda: 0.0)
+    full = explore(bound, versions, clock=lambda: 0.0, prune=False)
+    assert pruned.complete and full.complete
+    assert {str(k): c.depth for k, c in pruned.shortest.items()} == {
+        str(k): c.depth for k, c in full.shortest.items()
+    }
+    assert pruned.states < full.schedules  # pruning did prune (else this could not fail)

@@ -1,8 +1,8 @@
-"""The page cache of 2.6.7 as the July 2004 era's kernel code uses it: radix-tree tags and the
-tagged gang lookup (J1-J6), 2.6.7's page wake-ups (J7-J11), writepage and I/O completion with
-their tags and the mapping's AS_EIO (J3, J15, JR4), background write-out (J16), from
-kernel-model-2004-07.md. Functions the era shares with the seed's (references, page removal,
-the hashed queue of a page) are sim/filemap.py's.
+"""The page cache of 2.6.7 as the July 2004 era's kernel code uses it (kernel-model-2004-07.md):
+radix-tree tags and the tagged gang lookup (J1-J6), 2.6.7's page wake-ups (J7-J11), writepage
+and I/O completion with their tags and the mapping's AS_EIO (J3, J15, JR4). Background
+write-out (J16) is sim/truncate.py's flush, calling this writepage. Functions the era shares with
+the seed's (references, page removal, the hashed queue of a page) are sim/filemap.py's.
 """
 
 from __future__ import annotations
@@ -239,18 +239,3 @@ def end_page_writeback(k: World, page: Page, error: bool) -> None:
     page.writeback = False
     page.tag_writeback = False
     wake_up_page(k, "disk", page)
-
-
-def flush(k: World, index: int) -> None:
-    """Background write-out of one page (J16, the seed era's R5): only a present, dirty,
-    unlocked page not under writeback; write-out as J15."""
-    page = k.cache.get(index)
-    if page is None:
-        k.log(k.vm.name, Message.FLUSH_NO_PAGE, (index,))
-        return
-    if not page.dirty or page.locked or page.writeback:
-        k.log(k.vm.name, Message.FLUSH_IDLE, (index, page.flags()))
-        return
-    k.trylock_page(k.vm, page)
-    clear_page_dirty_for_io(page)
-    writepage(k, k.vm, page)
