@@ -109,3 +109,8 @@ def explain(key: FindingKey) -> str:
     if text is None:
         return "No explanation written yet: read the minimal case's timeline."
     return text.replace("{kind}", key.kind.replace("_", " "))
+
+
+def anchor(key: FindingKey) -> str:
+    """The id of a finding's section, in the Markdown (GitHub's rule) and the HTML alike."""
+    return str(key).replace("/", "").replace("+", "").lower()

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Final
 
-from pagefuzz._explain import explain
+from pagefuzz._explain import anchor, explain
 from pagefuzz._report_analysis import (
     LANE_KINDS,
     REPORT_VERSIONS,
@@ -27,7 +27,7 @@ from pagefuzz._report_july import (
     explanation,
     july_answer_lines,
 )
-from pagefuzz._report_markdown import SUMMARY_LEGEND, anchor, answer_lines, found_by_text
+from pagefuzz._report_markdown import SUMMARY_LEGEND, answer_lines, found_by_text
 from pagefuzz._report_plots import campaign_plots
 from pagefuzz.fuzz.files import write_atomic
 from pagefuzz.oracle import CHECKS, Violation
@@ -209,24 +209,37 @@ def _lanes(f: Finding | JulyFinding, versions: Sequence[str] = REPORT_VERSIONS) 
     return f"<table class='lanes'>{''.join(rows)}</table>"
 
 
-def _july_parts(r: JulyReport) -> list[str]:
-    """The July 2004 era's chapter: its answer, its summary and each finding's lanes in the
-    era's versions (the same facts as docs/findings.md's chapter)."""
-    head = "".join(f"<th>{html.escape(v)}</th>" for v in JULY_VERSIONS)
-    rows = [f"<tr><th>finding</th>{head}<th>on the minimal case</th></tr>"]
-    for f in r.findings:
+def _summary_table(
+    findings: Sequence[Finding | JulyFinding],
+    versions: Sequence[str],
+    last: str,
+    notes: list[str],
+) -> str:
+    """A chapter's summary: per finding, an x for each version showing it, and a last column
+    (`last`, a note per finding)."""
+    head = "".join(f"<th>{html.escape(v)}</th>" for v in versions)
+    rows = [f"<tr><th>finding</th>{head}<th>{html.escape(last)}</th></tr>"]
+    for f, note in zip(findings, notes, strict=True):
         marks = "".join(
-            "<td class='x'>x</td>" if f.shown_by[v] else "<td class='dot'>.</td>"
-            for v in JULY_VERSIONS
+            "<td class='x'>x</td>" if f.shown_by[v] else "<td class='dot'>.</td>" for v in versions
         )
         rows.append(
             f"<tr><td><a href='#{anchor(f.key)}'><code>{html.escape(str(f.key))}</code></a>"
-            f"</td>{marks}<td>{html.escape(choice_words(f))}</td></tr>"
+            f"</td>{marks}<td>{html.escape(note)}</td></tr>"
         )
+    return f"<table class='summary'>{''.join(rows)}</table>"
+
+
+def _july_parts(r: JulyReport) -> list[str]:
+    """The July 2004 era's chapter: its answer, its summary and each finding's lanes in the
+    era's versions (the same facts as docs/findings.md's chapter)."""
+    table = _summary_table(
+        r.findings, JULY_VERSIONS, "on the minimal case", [choice_words(f) for f in r.findings]
+    )
     parts = [
         "<h2 id='july'>The July 2004 rework (era 2004-07)</h2>",
         md_html("\n".join(july_answer_lines(r))),
-        f"<table class='summary'>{''.join(rows)}</table>",
+        table,
     ]
     for f in r.findings:
         parts += [
@@ -247,17 +260,12 @@ def render_html(out: Path, report: Report) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     findings = report.findings
     by_campaign = report.found_by()
-    head = "".join(f"<th>{html.escape(v)}</th>" for v in REPORT_VERSIONS)
-    rows = [f"<tr><th>finding</th>{head}<th>found by (executions to first)</th></tr>"]
-    for f in findings:
-        marks = "".join(
-            "<td class='x'>x</td>" if f.shown_by[v] else "<td class='dot'>.</td>"
-            for v in REPORT_VERSIONS
-        )
-        rows.append(
-            f"<tr><td><a href='#{anchor(f.key)}'><code>{html.escape(str(f.key))}</code></a>"
-            f"</td>{marks}<td>{html.escape(found_by_text(f, by_campaign))}</td></tr>"
-        )
+    table = _summary_table(
+        findings,
+        REPORT_VERSIONS,
+        "found by (executions to first)",
+        [found_by_text(f, by_campaign) for f in findings],
+    )
     legend = ", ".join(f"<span class='violation v-{c}'>{c}</span>" for c in CHECKS)
     parts = [
         "<!doctype html><html><head><meta charset='utf-8'><title>pagefuzz findings</title>",
@@ -267,7 +275,7 @@ def render_html(out: Path, report: Report) -> Path:
         md_html("\n".join(answer_lines(report))),
         "<h2 id='summary'>Summary</h2>",
         md_html(SUMMARY_LEGEND + " Each finding links to its timelines."),
-        f"<table class='summary'>{''.join(rows)}</table>",
+        table,
         "<h2 id='timelines'>Timelines</h2>",
         "<p>Per finding, every version's timeline of its minimal case as lanes side by side, one "
         "row per case step and one for the drain after the last; the finding's own version has "

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from pagefuzz._casefile import collect_case_files, load_case
+from pagefuzz._explain import anchor
 from pagefuzz._minimize import sanitise
 from pagefuzz.fuzz.campaign.known import case_name
 from pagefuzz.fuzz.campaign.summary import CampaignSummary
@@ -310,7 +311,7 @@ def render_july(r: JulyReport) -> list[str]:
         short = shortest.get(str(f.key))
         explored = f"{short[0]} steps ({short[1]})" if short else "-"
         out.append(
-            f"| [`{f.key}`](#{str(f.key).replace('/', '').lower()}) | {marks} | "
+            f"| [`{f.key}`](#{anchor(f.key)}) | {marks} | "
             f"{choice_words(f)} | {explored} | "
             f"{'; '.join(sorted(found.get(f.key, []))) or '-'} |"
         )

@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Final
 
-from pagefuzz._explain import explain
+from pagefuzz._explain import anchor, explain
 from pagefuzz._report_analysis import (
     LANE_KINDS,
     REPORT_VERSIONS,
@@ -25,11 +25,6 @@ SUMMARY_LEGEND: Final = (
     "x: the version violates the finding's check, for the same kind of request, on the "
     "finding's minimal case."
 )
-
-
-def anchor(key: FindingKey) -> str:
-    """The id of a finding's section, in the Markdown (GitHub's rule) and the HTML alike."""
-    return str(key).replace("/", "").replace("+", "").lower()
 
 
 def found_by_text(f: Finding, found_by: dict[FindingKey, list[str]]) -> str:

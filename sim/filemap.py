@@ -266,6 +266,13 @@ def end_page_writeback(k: World, page: Page, error: bool) -> None:
     page with none (a version from outside reaching the world's own functions) would hit the
     kernel's BUG in end_page_writeback (`if (!TestClearPageWriteback(page)) BUG();`): recorded,
     and nothing else done."""
+    if clear_page_writeback(k, page, error):
+        wake_up_page(k, "disk", page)
+
+
+def clear_page_writeback(k: World, page: Page, error: bool) -> bool:
+    """end_page_writeback's first half in both eras: the write-out in flight ends (PG_error on
+    an error) and writeback is cleared; False, after the BUG, when none was in flight."""
     if page.io_gen is None:
         k.bug(
             "end-writeback-not-under-writeback",
@@ -273,7 +280,7 @@ def end_page_writeback(k: World, page: Page, error: bool) -> None:
             "BUG in end_page_writeback)",
             request_id(k.sched.current),
         )
-        return
+        return False
     done = k.device.finish(page, error, k.step_index, k.events.seq)
     page.writeback = False
     if error:
@@ -281,4 +288,4 @@ def end_page_writeback(k: World, page: Page, error: bool) -> None:
         k.log("disk", Message.IO_ERROR, (page.index,), page)
     else:
         k.log("disk", Message.IO_DONE, (page.index, done.gen), page)
-    wake_up_page(k, "disk", page)
+    return True

@@ -220,6 +220,17 @@ _QUEUED: Final[dict[type, dict[str, Spec]]] = {
 }
 _SLEPT = "where it last slept: its sleep event, in its history, says it while that code runs"
 
+#: What an actor, task or iocb, holds (Actor's fields, and its request), in the state key.
+_ACTOR_STATE: Final[dict[str, Spec]] = {
+    "name": KEY,
+    "gen": Derived(_history, "its code's history since it started (see _history)", whole=True),
+    "state": KEY,
+    "sync_entry": Out("where it sleeps: its entry is on a queue of the table, keyed there"),
+    "work_started": Out(_SEQ),
+    "slept_at": Out(_SLEPT),
+    "request": Out("its request is in the history's requests, by id"),
+}
+
 #: The explorer's state key (sim/snapshot.py `state_key`): everything the rest of a run can
 #: depend on. docs/explore.md argues why pruning on it is sound.
 STATE: Final[Table] = {
@@ -271,24 +282,12 @@ STATE: Final[Table] = {
         "budget_hit": Out("a run that hits DISPATCHES_MAX has ended; none reaches it in a bound"),
     },
     Task: {
-        "name": KEY,
-        "gen": Derived(_history, "its code's history since it started (see _history)", whole=True),
-        "state": KEY,
-        "sync_entry": Out("where it sleeps: its entry is on a queue of the table, keyed there"),
-        "work_started": Out(_SEQ),
-        "slept_at": Out(_SLEPT),
-        "request": Out("its request is in the history's requests, by id"),
+        **_ACTOR_STATE,
         "doing": KEY,
         "step": KEY,
     },
     Iocb: {
-        "name": KEY,
-        "gen": Derived(_history, "its code's history since it started (see _history)", whole=True),
-        "state": KEY,
-        "sync_entry": Out("where it sleeps: its entry is on a queue of the table, keyed there"),
-        "work_started": Out(_SEQ),
-        "slept_at": Out(_SLEPT),
-        "request": Out("its request is in the history's requests, by id"),
+        **_ACTOR_STATE,
         "nbytes": Out("its request's count, keyed with the request"),
         "left": KEY,
         "pos": KEY,
@@ -389,6 +388,17 @@ WORLD_STATE: Final[dict[str, Spec]] = {
 _COUNTERS = "a counter the storm cut compares as a mark, or applies for the skipped cycles"
 _SLEPT_STORM = "StormWatch compares it across a dispatch; where it waits is `sync_entry`"
 
+#: What an actor, task or iocb, holds (Actor's fields, and its request), in the storm key.
+_ACTOR_STORM: Final[dict[str, Spec]] = {
+    "name": KEY,
+    "gen": Derived(_is_none, "whether it has code suspended"),
+    "state": KEY,
+    "sync_entry": Derived(_entry, "where it waits synchronously"),
+    "work_started": Out(_COUNTERS),
+    "slept_at": Out(_SLEPT_STORM),
+    "request": Out("its request's result is keyed with the history's requests"),
+}
+
 #: The storm cut's key (sim/storm.py `storm_key`): the world at a dispatch boundary, counters
 #: aside; an actor suspended mid-code is keyed by where it waits only (`StormWatch` accepts a
 #: cycle only if none of them moved on).
@@ -419,24 +429,12 @@ STORM: Final[Table] = {
         "budget_hit": KEY,
     },
     Task: {
-        "name": KEY,
-        "gen": Derived(_is_none, "whether it has code suspended"),
-        "state": KEY,
-        "sync_entry": Derived(_entry, "where it waits"),
-        "work_started": Out(_COUNTERS),
-        "slept_at": Out(_SLEPT_STORM),
-        "request": Out("its request's result is keyed with the history's requests"),
+        **_ACTOR_STORM,
         "doing": KEY,
         "step": KEY,
     },
     Iocb: {
-        "name": KEY,
-        "gen": Derived(_is_none, "whether it has code suspended"),
-        "state": KEY,
-        "sync_entry": Derived(_entry, "where it waits synchronously"),
-        "work_started": Out(_COUNTERS),
-        "slept_at": Out(_SLEPT_STORM),
-        "request": Out("its request's result is keyed with the history's requests"),
+        **_ACTOR_STORM,
         "nbytes": Out("the count asked, the same in every cycle"),
         "left": KEY,
         "pos": KEY,

@@ -9,10 +9,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from pagefuzz.sim.actors import Actor, Iocb, WaitEntry, request_id
+from pagefuzz.sim.actors import Actor, Iocb, WaitEntry
 from pagefuzz.sim.cint import EIOCBRETRY, PAGEVEC_SIZE
 from pagefuzz.sim.events import Message
-from pagefuzz.sim.filemap import clear_page_locked, page_waitqueue
+from pagefuzz.sim.filemap import (
+    clear_page_locked,
+    clear_page_writeback,
+    page_waitqueue,
+    start_writeback,
+)
 from pagefuzz.sim.mm import Page
 from pagefuzz.sim.points import SLEEP, Gen
 
@@ -189,24 +194,13 @@ def _wait_writeback(k: World, ctx: Actor, page: Page, keyed: bool) -> Gen[int]:
 
 
 def test_set_page_writeback(k: World, ctx: Actor, page: Page) -> None:
-    """J3, J15: set writeback and the WRITEBACK tag, clear the DIRTY tag unless the page is dirty
-    again, and submit the I/O. One write-out per page at a time (R12): as in the seed's era, a
-    second one is the kernel's BUG, recorded, and the one in flight carries the newer data."""
-    if page.io_gen is not None:
-        k.bug(
-            "writeback-in-flight",
-            f"{ctx.name} starts a write-out of p{page.index} while one is in flight (R12: "
-            "BUG_ON(PageWriteback(page)) in __block_write_full_page)",
-            request_id(ctx),
-        )
-        page.io_gen = page.gen
-    else:
-        page.writeback = True
-        k.device.submit(page)
+    """J3, J15: set writeback and submit the I/O as the seed's era does (one write-out per page
+    at a time, R12: a second one is the kernel's BUG), then set the WRITEBACK tag and clear the
+    DIRTY tag unless the page is dirty again."""
+    start_writeback(k, ctx, page)
     page.tag_writeback = True
     if not page.dirty:
         page.tag_dirty = False
-    k.log(ctx.name, Message.WRITEBACK, (page.index, page.gen), page)
 
 
 def writepage(k: World, ctx: Actor, page: Page) -> int:
@@ -219,23 +213,11 @@ def writepage(k: World, ctx: Actor, page: Page) -> int:
 
 def end_page_writeback(k: World, page: Page, error: bool) -> None:
     """I/O completion (J3, J7, JR4): an error sets PG_error and, with `io_error_sets_as_eio`,
-    AS_EIO on the mapping; then writeback and its tag are cleared and the queue woken."""
-    if page.io_gen is None:
-        k.bug(
-            "end-writeback-not-under-writeback",
-            f"end_page_writeback of p{page.index}, which has no write-out in flight (R12: "
-            "BUG in end_page_writeback)",
-            request_id(k.sched.current),
-        )
+    AS_EIO on the mapping; then writeback and its tag are cleared and the queue woken (the
+    seed era's completion, and its BUG for a page with no write-out in flight)."""
+    if not clear_page_writeback(k, page, error):
         return
-    done = k.device.finish(page, error, k.step_index, k.events.seq)
-    if error:
-        page.error = True
-        if k.config.io_error_sets_as_eio:
-            k.cache.as_eio = True
-        k.log("disk", Message.IO_ERROR, (page.index,), page)
-    else:
-        k.log("disk", Message.IO_DONE, (page.index, done.gen), page)
-    page.writeback = False
+    if error and k.config.io_error_sets_as_eio:
+        k.cache.as_eio = True
     page.tag_writeback = False
     wake_up_page(k, "disk", page)
